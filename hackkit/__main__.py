@@ -1,0 +1,3 @@
+from hackkit.cli import main
+
+main()

@@ -1,0 +1,57 @@
+"""The ``hackkit`` command. Each group is a thin module that calls the library and prints.
+
+Heavy libraries are imported inside commands, never here, so ``hackkit --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from hackkit import __version__
+from hackkit.errors import HackkitError
+
+
+class HackkitGroup(click.Group):
+    """Shows a HackkitError as its message and fix, with the error's exit code; no traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HackkitError as exc:
+            click.secho(f"error: {exc.message}", fg="red", err=True)
+            if exc.hint:
+                click.echo(f"  fix: {exc.hint}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=HackkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", package_name="hackkit-llm", prog_name="hackkit")
+def cli() -> None:
+    """hackkit: from an idea to a deployed, demo-ready LLM app in minutes.
+
+    \b
+    Start:   hackkit chat "hello"          (offline local model when no key is set)
+    Check:   hackkit doctor
+    Costs:   hackkit logs / hackkit usage
+    Docs:    docs/index.md in the hackkit repository
+    """
+
+
+def _register() -> None:
+    from hackkit.cli import chat, doctor, ledger, prompts
+
+    for module in (chat, doctor, ledger, prompts):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="hackkit")

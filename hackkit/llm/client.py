@@ -1,0 +1,583 @@
+"""The client: one ``chat()`` for every provider, with routing, cache, cost and the ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from hackkit.config import Settings, load_settings
+from hackkit.errors import HackkitError
+from hackkit.llm.cache import ResponseCache, cache_key
+from hackkit.llm.context import fit_messages
+from hackkit.llm.ledger import CallRecord, Ledger
+from hackkit.llm.prices import cost_usd
+from hackkit.llm.prompts import Prompt, RenderedPrompt
+from hackkit.llm.registry import Provider, ProviderPool, split_model_id
+from hackkit.llm.router import AttemptLoop, Router
+from hackkit.llm.tools import call_function, function_schema, parse_structured, schema_instruction, structured_format
+from hackkit.llm.types import (
+    ChatChunk,
+    ChatRequest,
+    ChatResponse,
+    EmbedResponse,
+    Message,
+    StreamAssembler,
+    as_messages,
+)
+
+log = logging.getLogger("hackkit")
+
+OFFLINE_MODEL = "local/smollm2"
+OFFLINE_EMBEDDING_MODEL = "local/all-MiniLM-L6-v2"
+# (key variable, default chat model, default embedding model), in order of preference.
+KEYED_DEFAULTS = [
+    ("MISTRAL_API_KEY", "mistral/mistral-small-latest", "mistral/mistral-embed"),
+    ("OPENAI_API_KEY", "openai/gpt-4o-mini", "openai/text-embedding-3-small"),
+    ("ANTHROPIC_API_KEY", "anthropic/claude-haiku-4-5", None),
+]
+NATIVE_SCHEMA_PROVIDERS = {
+    "openai",
+    "mistral",
+    "anthropic",
+    "ollama",
+    "gateway",
+    "groq",
+    "together",
+    "openrouter",
+    "deepseek",
+    "vllm",
+    "lmstudio",
+    "compatible",
+}
+
+Messages = str | Message | list[Message] | RenderedPrompt
+
+
+@dataclass
+class _Call:
+    """One call as asked, before any model is picked."""
+
+    model: str
+    messages: list[Message]
+    params: dict[str, Any]
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: Any = None
+    response_format: dict[str, Any] | None = None
+    schema: type[Any] | None = None
+    timeout: float | None = None
+    use_cache: bool = False
+    prompt: Prompt | None = None
+    stream: bool = False
+    started: float = field(default_factory=time.perf_counter)
+
+    def cache_key(self) -> str:
+        return cache_key(
+            self.model,
+            {
+                "messages": self.messages,
+                "tools": self.tools,
+                "params": self.params,
+                "tool_choice": self.tool_choice,
+                "format": self.response_format,
+            },
+        )
+
+
+class Client:
+    """Holds settings, provider connections, the router's memory, the ledger and the cache."""
+
+    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+        self.settings = settings if settings is not None else load_settings(**overrides)
+        self.providers = ProviderPool(self.settings)
+        self.router = Router(self.settings)
+        self._ledger: Ledger | None = None
+        self._cache: ResponseCache | None = None
+        self._ledger_warned = False
+
+    # -- defaults and plumbing ----------------------------------------------------------------
+
+    def default_model(self) -> str:
+        """``HACKKIT_MODEL`` / ``[llm] model``, else the gateway, else the first keyed provider, else local."""
+        if self.settings.llm.model:
+            return self.settings.llm.model
+        if self.settings.env("HACKKIT_GATEWAY_URL"):
+            return "gateway/default"
+        for variable, model, _ in KEYED_DEFAULTS:
+            if self.settings.env(variable):
+                return model
+        return OFFLINE_MODEL
+
+    def default_embedding_model(self) -> str:
+        if self.settings.env("HACKKIT_GATEWAY_URL"):
+            return "gateway/default-embedding"
+        for variable, _, model in KEYED_DEFAULTS:
+            if model and self.settings.env(variable):
+                return model
+        return OFFLINE_EMBEDDING_MODEL
+
+    @property
+    def ledger(self) -> Ledger | None:
+        config = self.settings.llm.ledger
+        if not config.enabled or config.path in ("off", "false", "0"):
+            return None
+        if self._ledger is None:
+            path = self.settings.resolve_path(config.path) if config.path else self.settings.data_dir / "ledger.sqlite"
+            self._ledger = Ledger(path, store_text=config.store_text)
+        return self._ledger
+
+    @property
+    def cache(self) -> ResponseCache:
+        if self._cache is None:
+            config = self.settings.llm.cache
+            path = self.settings.resolve_path(config.path) if config.path else self.settings.data_dir / "cache.sqlite"
+            self._cache = ResponseCache(path)
+        return self._cache
+
+    def close(self) -> None:
+        self.providers.close()
+        for store in (self._ledger, self._cache):
+            if store is not None:
+                store.close()
+
+    def _record(self, record: CallRecord) -> None:
+        ledger = self.ledger
+        if ledger is None:
+            return
+        try:
+            ledger.record(record)
+        except Exception as exc:  # a full disk must not break the demo
+            if not self._ledger_warned:
+                log.warning("hackkit: could not write the ledger at %s: %s", ledger.path, exc)
+                self._ledger_warned = True
+
+    # -- building a call ---------------------------------------------------------------------
+
+    def _prepare(
+        self,
+        messages: Messages,
+        model: str | None,
+        *,
+        stream: bool,
+        tools: Any,
+        tool_choice: Any,
+        response_format: Any,
+        cache: bool | None,
+        timeout: float | None,
+        params: dict[str, Any],
+    ) -> _Call:
+        prompt = None
+        if isinstance(messages, RenderedPrompt):
+            prompt = messages.prompt
+            params = {**prompt.params, **params}
+            model = model or prompt.model
+            messages = messages.messages
+        schema = None
+        if isinstance(response_format, type):
+            schema, response_format = response_format, structured_format(response_format)
+        return _Call(
+            model=model or self.default_model(),
+            messages=as_messages(messages),
+            params=params,
+            tools=[t if isinstance(t, dict) else function_schema(t) for t in tools] if tools else None,
+            tool_choice=tool_choice,
+            response_format=response_format,
+            schema=schema,
+            timeout=timeout or self.settings.llm.router.timeout,
+            use_cache=self.settings.llm.cache.enabled if cache is None else cache,
+            prompt=prompt,
+            stream=stream,
+        )
+
+    def _request(self, call: _Call, target: str) -> tuple[Provider, ChatRequest]:
+        provider_name, name = split_model_id(target)
+        provider = self.providers.get(provider_name)
+        messages = fit_messages(call.messages, provider.context_window(name), call.params.get("max_tokens"))
+        response_format = call.response_format
+        if response_format and provider_name not in NATIVE_SCHEMA_PROVIDERS:
+            messages = [{"role": "system", "content": schema_instruction(response_format)}, *messages]
+            response_format = None
+        return provider, ChatRequest(
+            model=name,
+            messages=messages,
+            tools=call.tools,
+            tool_choice=call.tool_choice,
+            response_format=response_format,
+            params=call.params,
+            timeout=call.timeout,
+        )
+
+    def _from_cache(self, call: _Call) -> ChatResponse | None:
+        if not call.use_cache or call.stream:
+            return None
+        response = self.cache.get(call.cache_key())
+        if response is not None:
+            response.latency_ms = (time.perf_counter() - call.started) * 1000
+            response.cost_usd = 0.0
+            if call.schema is not None:
+                response.parsed = parse_structured(call.schema, response.text)
+            self._record(self._row(call, response.provider + "/" + response.model, response, attempts=0))
+        return response
+
+    def _finish(self, call: _Call, target: str, response: ChatResponse, loop: AttemptLoop) -> ChatResponse:
+        provider_name, name = split_model_id(target)
+        response.provider = provider_name
+        response.model = response.model or name
+        response.latency_ms = (time.perf_counter() - call.started) * 1000
+        response.cost_usd = cost_usd(target, response.usage)
+        self.router.observe(target, response.latency_ms)
+        try:
+            if call.schema is not None:
+                response.parsed = parse_structured(call.schema, response.text)
+        finally:
+            self._record(self._row(call, target, response, attempts=len(loop.failures) + 1))
+        if call.use_cache and not response.tool_calls:
+            self.cache.put(call.cache_key(), response)
+        return response
+
+    def _row(self, call: _Call, target: str, response: ChatResponse, attempts: int) -> CallRecord:
+        return CallRecord(
+            model=target,
+            provider=response.provider,
+            requested=call.model,
+            prompt_name=call.prompt.name if call.prompt else None,
+            prompt_version=call.prompt.version if call.prompt else None,
+            input_tokens=response.usage.input_tokens,
+            output_tokens=response.usage.output_tokens,
+            cost_usd=response.cost_usd,
+            latency_ms=response.latency_ms,
+            prompt=call.messages,
+            response=response.text,
+            cached=response.cached,
+            stream=call.stream,
+            attempts=attempts,
+        )
+
+    def _failed(self, call: _Call, loop: AttemptLoop) -> HackkitError:
+        error = loop.exhausted()
+        last = loop.failures[-1] if loop.failures else None
+        self._record(
+            CallRecord(
+                model=last.model if last else call.model,
+                requested=call.model,
+                status="error",
+                error=error.message,
+                latency_ms=(time.perf_counter() - call.started) * 1000,
+                prompt=call.messages,
+                stream=call.stream,
+                attempts=len(loop.failures),
+                prompt_name=call.prompt.name if call.prompt else None,
+                prompt_version=call.prompt.version if call.prompt else None,
+            )
+        )
+        return error
+
+    # -- chat --------------------------------------------------------------------------------
+
+    def chat(
+        self,
+        messages: Messages,
+        model: str | None = None,
+        *,
+        stream: bool = False,
+        tools: Any = None,
+        tool_choice: Any = None,
+        response_format: Any = None,
+        cache: bool | None = None,
+        timeout: float | None = None,
+        **params: Any,
+    ) -> Any:
+        """Answer ``messages`` (a string, a message, a list, or a rendered prompt).
+
+        Returns a :class:`ChatResponse`, or with ``stream=True`` a :class:`ChatStream` that yields
+        text as it arrives and holds the full response afterwards.
+        """
+        call = self._prepare(
+            messages,
+            model,
+            stream=stream,
+            tools=tools,
+            tool_choice=tool_choice,
+            response_format=response_format,
+            cache=cache,
+            timeout=timeout,
+            params=params,
+        )
+        if stream:
+            return ChatStream(self, call)
+        if (cached := self._from_cache(call)) is not None:
+            return cached
+        loop = self.router.attempts(call.model)
+        for target in loop.targets():
+            while True:
+                tried = time.perf_counter()
+                try:
+                    provider, request = self._request(call, target)
+                    response = provider.chat(request)
+                except HackkitError as exc:
+                    delay = loop.failed(target, exc, (time.perf_counter() - tried) * 1000)
+                else:
+                    return self._finish(call, target, response, loop)
+                if delay is None:
+                    break
+                time.sleep(delay)
+        raise self._failed(call, loop)
+
+    async def achat(
+        self,
+        messages: Messages,
+        model: str | None = None,
+        *,
+        stream: bool = False,
+        tools: Any = None,
+        tool_choice: Any = None,
+        response_format: Any = None,
+        cache: bool | None = None,
+        timeout: float | None = None,
+        **params: Any,
+    ) -> Any:
+        """``chat`` for asyncio code; with ``stream=True`` returns an :class:`AsyncChatStream`."""
+        call = self._prepare(
+            messages,
+            model,
+            stream=stream,
+            tools=tools,
+            tool_choice=tool_choice,
+            response_format=response_format,
+            cache=cache,
+            timeout=timeout,
+            params=params,
+        )
+        if stream:
+            return AsyncChatStream(self, call)
+        if (cached := self._from_cache(call)) is not None:
+            return cached
+        loop = self.router.attempts(call.model)
+        for target in loop.targets():
+            while True:
+                tried = time.perf_counter()
+                try:
+                    provider, request = self._request(call, target)
+                    response = await provider.achat(request)
+                except HackkitError as exc:
+                    delay = loop.failed(target, exc, (time.perf_counter() - tried) * 1000)
+                else:
+                    return self._finish(call, target, response, loop)
+                if delay is None:
+                    break
+                await asyncio.sleep(delay)
+        raise self._failed(call, loop)
+
+    def run_tools(
+        self,
+        messages: Messages,
+        functions: list[Callable[..., Any]],
+        model: str | None = None,
+        *,
+        max_rounds: int = 8,
+        **params: Any,
+    ) -> ChatResponse:
+        """Call the model with ``functions`` as tools, run what it calls, until it answers.
+
+        A list passed as ``messages`` is extended in place with the whole exchange.
+        """
+        by_name = {fn.__name__: fn for fn in functions}
+        history = messages if isinstance(messages, list) else as_messages(messages)  # type: ignore[arg-type]
+        for _ in range(max_rounds):
+            response: ChatResponse = self.chat(history, model, tools=functions, **params)
+            history.append(response.message)
+            if not response.tool_calls:
+                return response
+            for tool_call in response.tool_calls:
+                fn = by_name.get(tool_call.name)
+                result = call_function(fn, tool_call.arguments) if fn else f"error: no tool {tool_call.name!r}"
+                history.append(
+                    {"role": "tool", "tool_call_id": tool_call.id, "name": tool_call.name, "content": result}
+                )
+        return self.chat(history, model, **params)
+
+    # -- embeddings --------------------------------------------------------------------------
+
+    def embed(self, texts: str | list[str], model: str | None = None) -> EmbedResponse:
+        """Vectors for ``texts``, one per text, in order."""
+        batch = [texts] if isinstance(texts, str) else list(texts)
+        call = _Call(model=model or self.default_embedding_model(), messages=[], params={})
+        loop = self.router.attempts(call.model)
+        for target in loop.targets():
+            while True:
+                provider_name, name = split_model_id(target)
+                try:
+                    result = self.providers.get(provider_name).embed(batch, name)
+                except HackkitError as exc:
+                    delay = loop.failed(target, exc)
+                else:
+                    return self._embedded(call, target, result)
+                if delay is None:
+                    break
+                time.sleep(delay)
+        raise self._failed(call, loop)
+
+    async def aembed(self, texts: str | list[str], model: str | None = None) -> EmbedResponse:
+        batch = [texts] if isinstance(texts, str) else list(texts)
+        call = _Call(model=model or self.default_embedding_model(), messages=[], params={})
+        loop = self.router.attempts(call.model)
+        for target in loop.targets():
+            while True:
+                provider_name, name = split_model_id(target)
+                try:
+                    result = await self.providers.get(provider_name).aembed(batch, name)
+                except HackkitError as exc:
+                    delay = loop.failed(target, exc)
+                else:
+                    return self._embedded(call, target, result)
+                if delay is None:
+                    break
+                await asyncio.sleep(delay)
+        raise self._failed(call, loop)
+
+    def _embedded(self, call: _Call, target: str, result: EmbedResponse) -> EmbedResponse:
+        result.provider, _, _ = target.partition("/")
+        result.latency_ms = (time.perf_counter() - call.started) * 1000
+        result.cost_usd = cost_usd(target, result.usage)
+        self._record(
+            CallRecord(
+                model=target,
+                kind="embed",
+                provider=result.provider,
+                requested=call.model,
+                input_tokens=result.usage.input_tokens,
+                output_tokens=0,
+                cost_usd=result.cost_usd,
+                latency_ms=result.latency_ms,
+            )
+        )
+        return result
+
+
+class ChatStream:
+    """Iterate for text as it arrives; ``.response`` is the whole answer once the stream ends.
+
+    Retries and fallbacks apply until the first chunk arrives; after that an error is raised.
+    """
+
+    def __init__(self, client: Client, call: _Call) -> None:
+        self.client = client
+        self.call = call
+        self._response: ChatResponse | None = None
+        self._chunks: Iterator[ChatChunk] | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        for chunk in self.chunks():
+            if chunk.text:
+                yield chunk.text
+
+    def chunks(self) -> Iterator[ChatChunk]:
+        if self._chunks is None:
+            self._chunks = self._run()
+        return self._chunks
+
+    @property
+    def response(self) -> ChatResponse:
+        """The full response; reads the rest of the stream first if needed."""
+        for _ in self.chunks():
+            pass
+        assert self._response is not None
+        return self._response
+
+    @property
+    def text(self) -> str:
+        return self.response.text
+
+    def _open(self, loop: AttemptLoop) -> tuple[str, Iterator[ChatChunk], ChatChunk | None]:
+        for target in loop.targets():
+            while True:
+                tried = time.perf_counter()
+                try:
+                    provider, request = self.client._request(self.call, target)
+                    iterator = iter(provider.stream(request))
+                    return target, iterator, next(iterator, None)
+                except HackkitError as exc:
+                    delay = loop.failed(target, exc, (time.perf_counter() - tried) * 1000)
+                if delay is None:
+                    break
+                time.sleep(delay)
+        raise self.client._failed(self.call, loop)
+
+    def _run(self) -> Iterator[ChatChunk]:
+        loop = self.client.router.attempts(self.call.model)
+        target, iterator, first = self._open(loop)
+        assembler = StreamAssembler()
+        try:
+            if first is not None:
+                assembler.add(first)
+                yield first
+            for chunk in iterator:
+                assembler.add(chunk)
+                yield chunk
+        except HackkitError as exc:
+            loop.failed(target, exc)
+            raise self.client._failed(self.call, loop) from exc
+        self._response = self.client._finish(self.call, target, assembler.response(), loop)
+
+
+class AsyncChatStream:
+    """``async for`` text as it arrives; ``await stream.final()`` for the whole response."""
+
+    def __init__(self, client: Client, call: _Call) -> None:
+        self.client = client
+        self.call = call
+        self.response: ChatResponse | None = None
+        self._chunks: AsyncIterator[ChatChunk] | None = None
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self._texts()
+
+    async def _texts(self) -> AsyncIterator[str]:
+        async for chunk in self.chunks():
+            if chunk.text:
+                yield chunk.text
+
+    def chunks(self) -> AsyncIterator[ChatChunk]:
+        if self._chunks is None:
+            self._chunks = self._run()
+        return self._chunks
+
+    async def final(self) -> ChatResponse:
+        async for _ in self.chunks():
+            pass
+        assert self.response is not None
+        return self.response
+
+    async def _open(self, loop: AttemptLoop) -> tuple[str, AsyncIterator[ChatChunk], ChatChunk | None]:
+        for target in loop.targets():
+            while True:
+                tried = time.perf_counter()
+                try:
+                    provider, request = self.client._request(self.call, target)
+                    iterator = provider.astream(request).__aiter__()
+                    return target, iterator, await anext(iterator, None)
+                except HackkitError as exc:
+                    delay = loop.failed(target, exc, (time.perf_counter() - tried) * 1000)
+                if delay is None:
+                    break
+                await asyncio.sleep(delay)
+        raise self.client._failed(self.call, loop)
+
+    async def _run(self) -> AsyncIterator[ChatChunk]:
+        loop = self.client.router.attempts(self.call.model)
+        target, iterator, first = await self._open(loop)
+        assembler = StreamAssembler()
+        try:
+            if first is not None:
+                assembler.add(first)
+                yield first
+            async for chunk in iterator:
+                assembler.add(chunk)
+                yield chunk
+        except HackkitError as exc:
+            loop.failed(target, exc)
+            raise self.client._failed(self.call, loop) from exc
+        self.response = self.client._finish(self.call, target, assembler.response(), loop)

@@ -1,0 +1,157 @@
+"""Providers, and the registry that finds them by name.
+
+A provider turns a :class:`ChatRequest` into one backend's calls. Built-in providers are listed in
+``BUILTIN`` by import path (so importing hackkit imports none of them); third-party packages add
+theirs through the ``hackkit.providers`` entry-point group, and code can call
+:func:`register_provider`. Built-ins and plugins go through the same lookup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
+
+from hackkit.errors import InvalidRequestError, UnknownModelError
+
+if TYPE_CHECKING:
+    from hackkit.config import ProviderConfig, Settings
+    from hackkit.llm.types import ChatChunk, ChatRequest, ChatResponse, EmbedResponse
+
+ENTRY_POINT_GROUP = "hackkit.providers"
+DEFAULT_CONTEXT_WINDOW = 32_768
+
+_OPENAI = "hackkit.llm.providers.openai:OpenAICompatibleProvider"
+BUILTIN: dict[str, str] = {
+    "openai": _OPENAI,
+    "groq": _OPENAI,
+    "together": _OPENAI,
+    "openrouter": _OPENAI,
+    "deepseek": _OPENAI,
+    "vllm": _OPENAI,
+    "lmstudio": _OPENAI,
+    "gateway": _OPENAI,
+    "compatible": _OPENAI,
+    "mistral": "hackkit.llm.providers.mistral:MistralProvider",
+    "anthropic": "hackkit.llm.providers.anthropic:AnthropicProvider",
+    "ollama": "hackkit.llm.providers.ollama:OllamaProvider",
+    "local": "hackkit.llm.providers.local:LocalProvider",
+    "fake": "hackkit.testing:FakeProvider",
+}
+
+ProviderFactory = Callable[..., "Provider"]
+_registered: dict[str, ProviderFactory] = {}
+
+
+class Provider:
+    """Base class: override ``chat`` and ``stream``; async and embeddings have defaults."""
+
+    def __init__(self, name: str, settings: Settings, config: ProviderConfig) -> None:
+        self.name = name
+        self.settings = settings
+        self.config = config
+
+    def chat(self, request: ChatRequest) -> ChatResponse:
+        raise NotImplementedError
+
+    def stream(self, request: ChatRequest) -> Iterator[ChatChunk]:
+        raise NotImplementedError
+
+    async def achat(self, request: ChatRequest) -> ChatResponse:
+        return await asyncio.to_thread(self.chat, request)
+
+    async def astream(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
+        """Runs the sync stream in a thread and hands its chunks to the event loop."""
+        iterator = self.stream(request)
+        done = object()
+        while True:
+            chunk = await asyncio.to_thread(next, iterator, done)
+            if chunk is done:
+                return
+            yield chunk  # type: ignore[misc]
+
+    def embed(self, texts: list[str], model: str) -> EmbedResponse:
+        raise InvalidRequestError(
+            f"{self.name} has no embeddings endpoint.",
+            provider=self.name,
+            hint="pick an embedding model from another provider, e.g. openai/text-embedding-3-small",
+        )
+
+    async def aembed(self, texts: list[str], model: str) -> EmbedResponse:
+        return await asyncio.to_thread(self.embed, texts, model)
+
+    def context_window(self, model: str) -> int:
+        return self.config.context_window or DEFAULT_CONTEXT_WINDOW
+
+    def close(self) -> None:
+        """Release connections and models."""
+
+
+def register_provider(name: str, factory: ProviderFactory) -> None:
+    """Make ``name/...`` model ids use ``factory(name, settings, config)``."""
+    _registered[name] = factory
+
+
+def provider_factory(kind: str) -> ProviderFactory:
+    if kind in _registered:
+        return _registered[kind]
+    if kind in BUILTIN:
+        module, _, attr = BUILTIN[kind].partition(":")
+        factory: ProviderFactory = getattr(importlib.import_module(module), attr)
+        return factory
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        if entry.name == kind:
+            loaded: ProviderFactory = entry.load()
+            _registered[kind] = loaded
+            return loaded
+    raise UnknownModelError(
+        f"No provider is called {kind!r}.",
+        hint=f"use one of {', '.join(sorted(available_providers()))}, declare it under "
+        f"[llm.providers.{kind}] in hackkit.toml, or install its plugin",
+    )
+
+
+def available_providers() -> set[str]:
+    return set(BUILTIN) | set(_registered) | {e.name for e in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+class ProviderPool:
+    """One instance per provider name for a set of settings, built on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._instances: dict[str, Provider] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> Provider:
+        provider = self._instances.get(name)
+        if provider is not None:
+            return provider
+        with self._lock:
+            if name not in self._instances:
+                from hackkit.config import ProviderConfig
+
+                config = self.settings.llm.providers.get(name) or ProviderConfig()
+                factory = provider_factory(config.kind or name)
+                self._instances[name] = factory(name, self.settings, config)
+            return self._instances[name]
+
+    def close(self) -> None:
+        for provider in self._instances.values():
+            provider.close()
+        self._instances.clear()
+
+
+def split_model_id(model_id: str) -> tuple[str, str]:
+    """``"openrouter/meta-llama/x"`` -> ``("openrouter", "meta-llama/x")``; split at the first /."""
+    provider, sep, name = model_id.partition("/")
+    if not sep or not provider:
+        raise UnknownModelError(
+            f"Model id {model_id!r} has no provider.",
+            hint="write it as provider/model, e.g. mistral/mistral-small-latest or local/smollm2, "
+            "or define it under [llm.aliases] in hackkit.toml",
+        )
+    return provider, name

@@ -1,0 +1,575 @@
+"""A loopback HTTP server that speaks the providers' wire formats, for tests and benchmarks.
+
+    with WireServer("anthropic") as server:
+        server.enqueue(Reply.error(429, retry_after=1), Reply.ok("hello"))
+        ...point the anthropic provider's base_url at server.url...
+
+Replies are scripted once and rendered in the server's dialect: ``openai``, ``mistral``,
+``anthropic`` or ``ollama``, streamed or not, with tool calls, usage and the provider's own error
+bodies. With no reply queued the server echoes the last user message. Every request is kept in
+``server.requests`` so tests can assert what went over the wire.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+KINDS = ("openai", "mistral", "anthropic", "ollama")
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    404: "not_found_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
+MISTRAL_FIELDS = {
+    "model",
+    "messages",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "stream",
+    "stop",
+    "random_seed",
+    "response_format",
+    "tools",
+    "tool_choice",
+    "presence_penalty",
+    "frequency_penalty",
+    "n",
+    "safe_prompt",
+    "parallel_tool_calls",
+    "prediction",
+    "prompt_mode",
+}
+
+
+@dataclass
+class Reply:
+    """One scripted answer. Build with the class methods."""
+
+    text: str | None = None  # None: echo the last user message
+    tool_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    status: int = 200
+    message: str = ""
+    retry_after: float | None = None
+    delay: float = 0.0
+    reset: bool = False  # close the connection without a response
+    reset_after_chunks: int | None = None  # stream this many chunks, then close
+    malformed: bool = False  # stream an event that is not JSON
+    usage: tuple[int, int] | None = None
+
+    @classmethod
+    def ok(cls, text: str, usage: tuple[int, int] | None = None) -> Reply:
+        return cls(text=text, usage=usage)
+
+    @classmethod
+    def tools(cls, *calls: tuple[str, dict[str, Any]], text: str = "") -> Reply:
+        return cls(text=text, tool_calls=list(calls))
+
+    @classmethod
+    def error(cls, status: int, message: str = "", retry_after: float | None = None) -> Reply:
+        return cls(status=status, message=message or f"scripted error {status}", retry_after=retry_after)
+
+    @classmethod
+    def slow(cls, seconds: float, text: str | None = None) -> Reply:
+        return cls(text=text, delay=seconds)
+
+    @classmethod
+    def connection_reset(cls) -> Reply:
+        return cls(reset=True)
+
+    @classmethod
+    def reset_mid_stream(cls, after_chunks: int = 2, text: str = "one two three four five") -> Reply:
+        return cls(text=text, reset_after_chunks=after_chunks)
+
+    @classmethod
+    def malformed_stream(cls) -> Reply:
+        return cls(malformed=True)
+
+
+@dataclass
+class Recorded:
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+class WireServer:
+    def __init__(self, kind: str = "openai", api_key: str | None = None) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}")
+        self.kind = kind
+        self.api_key = api_key
+        self.requests: list[Recorded] = []
+        self._queue: deque[Reply] = deque()
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._httpd is not None, "start the server first"
+        return self._httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        """The base URL a provider's ``base_url`` takes."""
+        root = f"http://127.0.0.1:{self.port}"
+        return root if self.kind == "ollama" else root + "/v1"
+
+    def enqueue(self, *replies: Reply) -> None:
+        with self._lock:
+            self._queue.extend(replies)
+
+    def next_reply(self) -> Reply:
+        with self._lock:
+            return self._queue.popleft() if self._queue else Reply()
+
+    def start(self) -> WireServer:
+        handler = type("Handler", (_Handler,), {"server_state": self})
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        self._httpd.block_on_close = False
+        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> WireServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_state: WireServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+        return
+
+    # -- routing -------------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        state = self.server_state
+        if not self._authorised():
+            return
+        if self.path.endswith("/models"):
+            self._json(200, {"object": "list", "data": [{"id": "test-model", "object": "model"}]})
+        elif self.path == "/api/tags":
+            self._json(200, {"models": [{"name": "llama3.2:latest"}]})
+        else:
+            self._error(404, f"no route {self.path} on the {state.kind} test server")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            self._error(400, "body is not JSON")
+            return
+        state = self.server_state
+        state.requests.append(Recorded(self.path, dict(self.headers.items()), body))
+        if not self._authorised():
+            return
+        routes = {
+            "openai": {"/v1/chat/completions": self._chat, "/v1/embeddings": self._embed},
+            "mistral": {"/v1/chat/completions": self._chat, "/v1/embeddings": self._embed},
+            "anthropic": {"/v1/messages": self._chat},
+            "ollama": {"/api/chat": self._chat, "/api/embed": self._embed},
+        }[state.kind]
+        route = routes.get(self.path)
+        if route is None:
+            self._error(404, f"no route {self.path} on the {state.kind} test server")
+            return
+        route(body)
+
+    def _authorised(self) -> bool:
+        key = self.server_state.api_key
+        if key is None:
+            return True
+        given = self.headers.get("x-api-key") or self.headers.get("Authorization", "").removeprefix("Bearer ")
+        if given != key:
+            self._error(401, "invalid api key")
+            return False
+        return True
+
+    # -- chat ----------------------------------------------------------------------------
+
+    def _chat(self, body: dict[str, Any]) -> None:
+        state = self.server_state
+        if state.kind == "mistral" and (problem := _mistral_problem(body)):
+            self._error(422, problem)
+            return
+        reply = state.next_reply()
+        if reply.delay:
+            time.sleep(reply.delay)
+        if reply.reset:
+            self._reset()
+            return
+        if reply.status >= 400:
+            self._error(reply.status, reply.message, reply.retry_after)
+            return
+        text = reply.text if reply.text is not None else "Echo: " + _last_user_text(body, state.kind)
+        usage = reply.usage or (max(1, len(json.dumps(body.get("messages", []))) // 4), max(1, len(text) // 4))
+        render = {"openai": _OpenAI, "mistral": _Mistral, "anthropic": _Anthropic, "ollama": _Ollama}[state.kind]
+        dialect = render(body.get("model", "test-model"), text, reply.tool_calls, usage)
+        if not body.get("stream"):
+            self._json(200, dialect.complete())
+            return
+        events = [] if reply.malformed else dialect.stream(include_usage=_wants_usage(body, state.kind))
+        self._stream(events, reply)
+
+    def _embed(self, body: dict[str, Any]) -> None:
+        reply = self.server_state.next_reply()
+        if reply.status >= 400:
+            self._error(reply.status, reply.message, reply.retry_after)
+            return
+        texts = body.get("input", [])
+        texts = [texts] if isinstance(texts, str) else texts
+        vectors = [[(hash(t) % 1000) / 1000, len(t) / 100, 1.0] for t in texts]
+        if self.server_state.kind == "ollama":
+            self._json(200, {"model": body.get("model"), "embeddings": vectors, "prompt_eval_count": len(texts)})
+        else:
+            self._json(
+                200,
+                {
+                    "object": "list",
+                    "model": body.get("model"),
+                    "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)],
+                    "usage": {"prompt_tokens": len(texts), "total_tokens": len(texts)},
+                },
+            )
+
+    # -- writing -------------------------------------------------------------------------
+
+    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, status: int, message: str, retry_after: float | None = None) -> None:
+        kind = self.server_state.kind
+        error_type = ERROR_TYPES.get(status, "api_error")
+        body: Any = {
+            "openai": {"error": {"message": message, "type": error_type, "code": None}},
+            "mistral": {"object": "error", "message": message, "type": error_type, "param": None, "code": str(status)},
+            "anthropic": {"type": "error", "error": {"type": error_type, "message": message}},
+            "ollama": {"error": message},
+        }[kind]
+        headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
+        self._json(status, body, headers)
+
+    def _stream(self, events: list[bytes], reply: Reply) -> None:
+        ndjson = self.server_state.kind == "ollama"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-ndjson" if ndjson else "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        if reply.malformed:
+            self._chunk(b"data: {this is not json\n\n")
+        for i, event in enumerate(events):
+            if reply.reset_after_chunks is not None and i >= reply.reset_after_chunks:
+                self.wfile.flush()
+                self._reset()
+                return
+            self._chunk(event)
+        self._chunk(b"")
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def _reset(self) -> None:
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+# -- dialects: one scripted reply rendered per wire format ------------------------------------
+
+
+def _sse(payload: Any, event: str | None = None) -> bytes:
+    head = f"event: {event}\n" if event else ""
+    return f"{head}data: {payload if isinstance(payload, str) else json.dumps(payload)}\n\n".encode()
+
+
+def _words(text: str) -> list[str]:
+    parts = text.split(" ")
+    return [p if i == 0 else " " + p for i, p in enumerate(parts)] if text else []
+
+
+class _Dialect:
+    def __init__(
+        self, model: str, text: str, tool_calls: list[tuple[str, dict[str, Any]]], usage: tuple[int, int]
+    ) -> None:
+        self.model, self.text, self.tool_calls, self.usage = model, text, tool_calls, usage
+
+    def call_id(self, i: int) -> str:
+        return f"call_{i}_abcdef"
+
+    def complete(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def stream(self, include_usage: bool) -> list[bytes]:
+        raise NotImplementedError
+
+
+class _OpenAI(_Dialect):
+    def finish(self) -> str:
+        return "tool_calls" if self.tool_calls else "stop"
+
+    def usage_body(self) -> dict[str, int]:
+        return {"prompt_tokens": self.usage[0], "completion_tokens": self.usage[1], "total_tokens": sum(self.usage)}
+
+    def complete(self) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": self.text or None}
+        if self.tool_calls:
+            message["tool_calls"] = [
+                {"id": self.call_id(i), "type": "function", "function": {"name": n, "arguments": json.dumps(a)}}
+                for i, (n, a) in enumerate(self.tool_calls)
+            ]
+        return {
+            "id": "chatcmpl-test",
+            "object": "chat.completion",
+            "model": self.model,
+            "choices": [{"index": 0, "message": message, "finish_reason": self.finish()}],
+            "usage": self.usage_body(),
+        }
+
+    def chunk(self, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
+        return _sse(
+            {
+                "id": "chatcmpl-test",
+                "object": "chat.completion.chunk",
+                "model": self.model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                **extra,
+            }
+        )
+
+    def stream(self, include_usage: bool) -> list[bytes]:
+        events = [self.chunk({"role": "assistant", "content": ""})]
+        events += [self.chunk({"content": w}) for w in _words(self.text)]
+        for i, (name, args) in enumerate(self.tool_calls):
+            arguments = json.dumps(args)
+            half = len(arguments) // 2
+            events.append(
+                self.chunk(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": i,
+                                "id": self.call_id(i),
+                                "type": "function",
+                                "function": {"name": name, "arguments": arguments[:half]},
+                            }
+                        ]
+                    }
+                )
+            )
+            events.append(self.chunk({"tool_calls": [{"index": i, "function": {"arguments": arguments[half:]}}]}))
+        events.append(self.chunk({}, self.finish()))
+        if include_usage:
+            events.append(
+                _sse(
+                    {
+                        "id": "chatcmpl-test",
+                        "object": "chat.completion.chunk",
+                        "model": self.model,
+                        "choices": [],
+                        "usage": self.usage_body(),
+                    }
+                )
+            )
+        return [*events, _sse("[DONE]")]
+
+
+class _Mistral(_OpenAI):
+    def call_id(self, i: int) -> str:
+        return f"Ab{i}cdefgh"[:9]
+
+    def stream(self, include_usage: bool) -> list[bytes]:  # usage rides on the last chunk
+        events = [self.chunk({"role": "assistant", "content": ""})]
+        events += [self.chunk({"content": w}) for w in _words(self.text)]
+        for i, (name, args) in enumerate(self.tool_calls):
+            events.append(
+                self.chunk(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": i,
+                                "id": self.call_id(i),
+                                "function": {"name": name, "arguments": json.dumps(args)},
+                            }
+                        ]
+                    }
+                )
+            )
+        events.append(self.chunk({}, self.finish(), usage=self.usage_body()))
+        return [*events, _sse("[DONE]")]
+
+
+class _Anthropic(_Dialect):
+    def stop_reason(self) -> str:
+        return "tool_use" if self.tool_calls else "end_turn"
+
+    def complete(self) -> dict[str, Any]:
+        content: list[dict[str, Any]] = [{"type": "text", "text": self.text}] if self.text else []
+        content += [
+            {"type": "tool_use", "id": f"toolu_{i}", "name": n, "input": a} for i, (n, a) in enumerate(self.tool_calls)
+        ]
+        return {
+            "id": "msg_test",
+            "type": "message",
+            "role": "assistant",
+            "model": self.model,
+            "content": content,
+            "stop_reason": self.stop_reason(),
+            "usage": {"input_tokens": self.usage[0], "output_tokens": self.usage[1]},
+        }
+
+    def stream(self, include_usage: bool) -> list[bytes]:
+        events = [
+            _sse(
+                {
+                    "type": "message_start",
+                    "message": {
+                        "id": "msg_test",
+                        "type": "message",
+                        "role": "assistant",
+                        "model": self.model,
+                        "content": [],
+                        "usage": {"input_tokens": self.usage[0], "output_tokens": 1},
+                    },
+                },
+                "message_start",
+            ),
+            _sse({"type": "ping"}, "ping"),
+        ]
+        index = 0
+        if self.text:
+            events.append(
+                _sse(
+                    {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+                    "content_block_start",
+                )
+            )
+            events += [
+                _sse(
+                    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": w}},
+                    "content_block_delta",
+                )
+                for w in _words(self.text)
+            ]
+            events.append(_sse({"type": "content_block_stop", "index": 0}, "content_block_stop"))
+            index = 1
+        for i, (name, args) in enumerate(self.tool_calls, start=index):
+            arguments = json.dumps(args)
+            events.append(
+                _sse(
+                    {
+                        "type": "content_block_start",
+                        "index": i,
+                        "content_block": {"type": "tool_use", "id": f"toolu_{i}", "name": name, "input": {}},
+                    },
+                    "content_block_start",
+                )
+            )
+            for piece in (arguments[: len(arguments) // 2], arguments[len(arguments) // 2 :]):
+                events.append(
+                    _sse(
+                        {
+                            "type": "content_block_delta",
+                            "index": i,
+                            "delta": {"type": "input_json_delta", "partial_json": piece},
+                        },
+                        "content_block_delta",
+                    )
+                )
+            events.append(_sse({"type": "content_block_stop", "index": i}, "content_block_stop"))
+        events.append(
+            _sse(
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": self.stop_reason()},
+                    "usage": {"output_tokens": self.usage[1]},
+                },
+                "message_delta",
+            )
+        )
+        return [*events, _sse({"type": "message_stop"}, "message_stop")]
+
+
+class _Ollama(_Dialect):
+    def message(self, content: str, with_tools: bool) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": content}
+        if with_tools and self.tool_calls:
+            message["tool_calls"] = [{"function": {"name": n, "arguments": a}} for n, a in self.tool_calls]
+        return message
+
+    def done(self) -> dict[str, Any]:
+        return {"done": True, "done_reason": "stop", "prompt_eval_count": self.usage[0], "eval_count": self.usage[1]}
+
+    def complete(self) -> dict[str, Any]:
+        return {"model": self.model, "message": self.message(self.text, True), **self.done()}
+
+    def stream(self, include_usage: bool) -> list[bytes]:
+        lines = [{"model": self.model, "message": self.message(w, False), "done": False} for w in _words(self.text)]
+        if self.tool_calls:
+            lines.append({"model": self.model, "message": self.message("", True), "done": False})
+        lines.append({"model": self.model, "message": self.message("", False), **self.done()})
+        return [json.dumps(line).encode() + b"\n" for line in lines]
+
+
+def _last_user_text(body: dict[str, Any], kind: str) -> str:
+    for message in reversed(body.get("messages", [])):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str):
+                return content
+            return "".join(p.get("text", "") for p in content or [] if isinstance(p, dict))
+    return ""
+
+
+def _wants_usage(body: dict[str, Any], kind: str) -> bool:
+    return kind != "openai" or bool((body.get("stream_options") or {}).get("include_usage"))
+
+
+def _mistral_problem(body: dict[str, Any]) -> str | None:
+    """What Mistral's API rejects with HTTP 422 that OpenAI's accepts."""
+    extra = set(body) - MISTRAL_FIELDS
+    if extra:
+        return f"Extra inputs are not permitted: {sorted(extra)}"
+    for message in body.get("messages", []):
+        ids = [c.get("id", "") for c in message.get("tool_calls") or []]
+        if message.get("tool_call_id"):
+            ids.append(message["tool_call_id"])
+        for tool_id in ids:
+            if not re.fullmatch(r"[a-zA-Z0-9]{9}", tool_id):
+                return f"Tool call id was {tool_id} but must be a-z, A-Z, 0-9, with a length of 9."
+    return None

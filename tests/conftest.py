@@ -1,0 +1,116 @@
+"""Fixtures: an isolated project folder, wire-format servers on loopback, clients wired to them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hackkit.config import load_settings
+from hackkit.llm import Client
+from hackkit.testing import reset as reset_fake
+from hackkit.testing.wire import WireServer
+
+KEY_VARIABLES = [
+    "MISTRAL_API_KEY",
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "GROQ_API_KEY",
+    "TOGETHER_API_KEY",
+    "OPENROUTER_API_KEY",
+    "DEEPSEEK_API_KEY",
+    "HACKKIT_GATEWAY_URL",
+    "HACKKIT_GATEWAY_KEY",
+    "HACKKIT_MODEL",
+    "HACKKIT_LEDGER",
+    "HACKKIT_CACHE",
+    "HACKKIT_STORE_TEXT",
+    "OPENAI_BASE_URL",
+    "MISTRAL_BASE_URL",
+    "OLLAMA_HOST",
+]
+# Which provider name, and which key variable, each wire format is reached through.
+PROVIDER_FOR = {
+    "openai": ("openai", "OPENAI_API_KEY"),
+    "mistral": ("mistral", "MISTRAL_API_KEY"),
+    "anthropic": ("anthropic", "ANTHROPIC_API_KEY"),
+    "ollama": ("ollama", None),
+}
+MODEL_FOR = {
+    "openai": "openai/gpt-4o-mini",
+    "mistral": "mistral/mistral-small-latest",
+    "anthropic": "anthropic/claude-haiku-4-5",
+    "ollama": "ollama/llama3.2",
+}
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Each test runs in a fresh project folder with no provider keys from the developer's shell."""
+    for variable in KEY_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "hackkit.toml").write_text("schema_version = 1\n")
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("HACKKIT_CACHE_DIR", os.environ.get("HACKKIT_TEST_CACHE_DIR", str(tmp_path / "cache")))
+    reset_fake()
+    yield project
+    import hackkit.llm
+
+    if hackkit.llm._default is not None:
+        hackkit.llm._default.close()
+        hackkit.llm._default = None
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def wire() -> Iterator[Callable[..., WireServer]]:
+    """Start wire-format servers: ``wire("anthropic")``; all stop when the test ends."""
+    servers: list[WireServer] = []
+
+    def start(kind: str = "openai", api_key: str | None = "test-key") -> WireServer:
+        server = WireServer(kind, api_key=None if kind == "ollama" else api_key).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def make_client(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Client]]:
+    """A client whose providers point at the given servers: ``make_client(server, ...)``."""
+    clients: list[Client] = []
+
+    def build(*servers: WireServer, **overrides: Any) -> Client:
+        providers: dict[str, Any] = overrides.pop("llm__providers", {})
+        for server in servers:
+            name, key_variable = PROVIDER_FOR[server.kind]
+            if name in providers:  # a second server of one kind gets its own provider name
+                name = f"{name}{len(providers)}"
+                providers[name] = (
+                    {"kind": server.kind, "base_url": server.url, "api_key_env": key_variable}
+                    if key_variable
+                    else {"kind": server.kind, "base_url": server.url}
+                )
+            else:
+                providers[name] = {"base_url": server.url}
+            if key_variable:
+                monkeypatch.setenv(key_variable, "test-key")
+        overrides.setdefault("llm__router__backoff", 0.01)
+        client = Client(load_settings(isolated, llm__providers=providers, **overrides))
+        clients.append(client)
+        return client
+
+    yield build
+    for client in clients:
+        client.close()

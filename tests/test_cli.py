@@ -1,0 +1,92 @@
+"""The ``hackkit`` command, run as a user runs it: a subprocess in a project folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("torch", "transformers", "chromadb", "gradio", "sentence_transformers", "httpx", "pydantic")
+
+
+def hackkit(*args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 60):
+    return subprocess.run(
+        [sys.executable, "-m", "hackkit", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_help_is_instant_and_imports_nothing_heavy():
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "hackkit", "--help"], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0 and "chat" in result.stdout and "doctor" in result.stdout
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines() if "|" in line}
+    assert not imported & set(HEAVY)
+
+
+def test_version():
+    result = hackkit("--version")
+    assert result.returncode == 0 and result.stdout.startswith("hackkit, version ")
+
+
+def test_chat_answers_once_and_the_call_shows_in_logs_and_usage():
+    result = hackkit("chat", "-m", "fake/echo", "ship it")
+    assert result.returncode == 0 and result.stdout == "Echo: ship it\n"
+    assert "fake/echo" in result.stderr and "tokens" in result.stderr
+    logs = hackkit("logs", "--json")
+    row = json.loads(logs.stdout.splitlines()[0])
+    assert row["model"] == "fake/echo" and row["response"] == "Echo: ship it"
+    usage = hackkit("usage", "--by", "model")
+    assert "fake/echo" in usage.stdout and "total" in usage.stdout
+
+
+def test_chat_repl_keeps_the_conversation():
+    result = hackkit("chat", "-m", "fake/echo", input="first\nsecond\n/reset\nthird\n/exit\n")
+    assert result.stdout.splitlines() == ["Echo: first", "Echo: second", "Echo: third"]
+    rows = [json.loads(line) for line in hackkit("logs", "--json").stdout.splitlines()]
+    prompt_sizes = [len(json.loads(r["prompt"])) for r in reversed(rows)]
+    assert prompt_sizes == [1, 3, 1]  # history grew, then /reset cleared it
+
+
+def test_chat_with_a_template():
+    result = hackkit("chat", "-m", "fake/echo", "-t", "persona", "-v", "persona=a pirate", "-v", "question=Why?")
+    assert result.stdout == "Echo: Why?\n"
+    assert json.loads(hackkit("logs", "--json").stdout.splitlines()[0])["prompt_name"] == "persona"
+
+
+def test_errors_are_one_clear_message_with_a_fix_and_no_traceback():
+    result = hackkit("chat", "-m", "mistral/mistral-small-latest", "hi")
+    assert result.returncode == 2
+    assert "error: mistral needs an API key in $MISTRAL_API_KEY" in result.stderr
+    assert "fix: export MISTRAL_API_KEY=" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_doctor_reports_and_suggests_fixes():
+    result = hackkit("doctor", "--json", env={"MISTRAL_API_KEY": "k", "MISTRAL_BASE_URL": "http://127.0.0.1:9/v1"})
+    checks = {c["name"]: c for c in json.loads(result.stdout)}
+    assert checks["python"]["ok"] and checks["default model"]["detail"] == "mistral/mistral-small-latest"
+    assert not checks["provider mistral"]["ok"] and checks["provider mistral"]["fix"]
+    assert "provider ollama" in checks and checks["provider ollama"]["optional"]
+    assert result.returncode == 1  # an unreachable configured provider is a problem
+
+
+def test_doctor_with_a_reachable_provider(wire):
+    server = wire("openai")
+    result = hackkit("doctor", env={"OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": server.url})
+    assert "ok  provider openai: reachable" in result.stdout
+    bad = hackkit("doctor", env={"OPENAI_API_KEY": "wrong", "OPENAI_BASE_URL": server.url})
+    assert "key rejected (HTTP 401)" in bad.stdout and "fix: check $OPENAI_API_KEY" in bad.stdout
+
+
+@pytest.mark.parametrize("args", [["logs"], ["usage"]])
+def test_empty_ledger_says_how_to_start(args):
+    result = hackkit(*args)
+    assert result.returncode == 0 and "No calls recorded yet" in result.stdout

@@ -108,3 +108,15 @@ def test_cache_is_opt_in_from_config():
     client = Client(llm__model="fake/echo", llm__cache__enabled=True)
     assert client.chat("q").text == "one" and client.chat("q").text == "one"
     assert Client(llm__model="fake/echo").chat("q", cache=False).text == "two"
+
+
+def test_concurrent_calls_all_reach_the_ledger():
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = Client(llm__model="fake/echo")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda i: client.chat(f"question {i}"), range(400)))
+    assert client.ledger.usage(by="model")[0]["calls"] == 400  # reads wait for the batched writer
+    client.close()
+    reopened = Ledger(client.ledger.path if client.ledger else None)
+    assert len(reopened.recent(1000)) == 400

@@ -18,6 +18,7 @@ def price_table() -> dict[str, Any]:
         return tomllib.load(handle)
 
 
+@functools.lru_cache(maxsize=1024)
 def price_of(model_id: str) -> tuple[float, float] | None:
     """(input, output) USD per million tokens, or None when the model is not in the table.
 

@@ -160,6 +160,10 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_state: WireServer
 
+    def setup(self) -> None:
+        super().setup()  # headers and body go out in separate writes: without this, Nagle adds 40 ms
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
         return
 
@@ -573,3 +577,23 @@ def _mistral_problem(body: dict[str, Any]) -> str | None:
             if not re.fullmatch(r"[a-zA-Z0-9]{9}", tool_id):
                 return f"Tool call id was {tool_id} but must be a-z, A-Z, 0-9, with a length of 9."
     return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m hackkit.testing.wire --kind openai``: serve until interrupted; prints the URL."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--kind", choices=KINDS, default="openai")
+    parser.add_argument("--api-key", default=None)
+    args = parser.parse_args(argv)
+    server = WireServer(args.kind, api_key=args.api_key).start()
+    print(server.url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import functools
 import itertools
 import json
 import time
@@ -195,7 +196,7 @@ class HTTPProvider(Provider):
         return self.base_url + path
 
     def _timeout(self, request_timeout: float | None) -> httpx.Timeout:
-        return httpx.Timeout(request_timeout or self.timeout, connect=min(10.0, request_timeout or 10.0))
+        return _timeout(request_timeout or self.timeout)
 
     # -- sync ------------------------------------------------------------------------------
 
@@ -297,6 +298,11 @@ class HTTPProvider(Provider):
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+@functools.lru_cache(maxsize=64)
+def _timeout(seconds: float) -> httpx.Timeout:
+    return httpx.Timeout(seconds, connect=min(10.0, seconds))
 
 
 @contextlib.contextmanager

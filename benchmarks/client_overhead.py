@@ -1,7 +1,7 @@
 """hackkit `chat()` against a loopback server vs raw httpx posting the same request, same run.
 
 Both talk to one wire server (OpenAI format, no added delay) in a separate process. hackkit runs
-with the ledger on, as users run it. Sequential, then concurrent (threads sharing one client).
+with the ledger on, as users run it. Sequential, then concurrent: threads sharing one client, and asyncio tasks.
 Target: overhead ratio under 1.15 in both.
     python benchmarks/client_overhead.py [--requests 400] [--concurrency 16]
 """
@@ -9,6 +9,7 @@ Target: overhead ratio under 1.15 in both.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import tempfile
 import time
@@ -67,6 +68,41 @@ def concurrent(call: object, n: int, workers: int) -> float:
     return n / (time.perf_counter() - started)
 
 
+async def async_throughput(url: str, project: Path, n: int, workers: int, rounds: int) -> tuple[float, float]:
+    """Requests/s for raw httpx.AsyncClient and hackkit achat(), ``workers`` in flight, interleaved."""
+    client = Client(load_settings(project, llm__providers={"openai": {"base_url": url}}))
+    raw = httpx.AsyncClient()
+    headers = {"Authorization": "Bearer bench", "Content-Type": "application/json"}
+    payload = {"model": "gpt-4o-mini", "messages": MESSAGES}
+
+    async def raw_call() -> str:
+        response = await raw.post(url + "/chat/completions", json=payload, headers=headers, timeout=30)
+        return response.json()["choices"][0]["message"]["content"]
+
+    async def hk_call() -> str:
+        return (await client.achat(MESSAGES, "openai/gpt-4o-mini")).text
+
+    async def run(call: object) -> float:
+        gate = asyncio.Semaphore(workers)
+
+        async def one() -> None:
+            async with gate:
+                await call()  # type: ignore[operator]
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(n)))
+        return n / (time.perf_counter() - started)
+
+    await run(raw_call), await run(hk_call)  # warm up
+    raw_rps, hk_rps = [], []
+    for _ in range(rounds):
+        raw_rps.append(await run(raw_call))
+        hk_rps.append(await run(hk_call))
+    await raw.aclose()
+    client.close()
+    return sorted(raw_rps)[rounds // 2], sorted(hk_rps)[rounds // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=400)
@@ -89,6 +125,7 @@ def main() -> None:
         rows = hk_client.ledger.usage(by="model")[0]["calls"] if hk_client.ledger else 0
         raw_client.close()
         hk_client.close()
+        raw_async, hk_async = asyncio.run(async_throughput(url, project, per_round, args.concurrency, args.rounds))
     r, h = summary(raw_seq), summary(hk_seq)
     seq_ratio = h["p50"] / r["p50"]
     raw_tp, hk_tp = sorted(raw_rps)[len(raw_rps) // 2], sorted(hk_rps)[len(hk_rps) // 2]
@@ -101,6 +138,11 @@ def main() -> None:
     print(f"  raw httpx       {raw_tp:7.0f} requests/s")
     print(f"  hackkit chat()  {hk_tp:7.0f} requests/s")
     print(f"  overhead ratio {conc_ratio:.3f} (target < {TARGET_RATIO})  {verdict(conc_ratio < TARGET_RATIO)}")
+    async_ratio = raw_async / hk_async
+    print(f"asyncio, {args.concurrency} requests in flight")
+    print(f"  raw httpx.AsyncClient {raw_async:7.0f} requests/s")
+    print(f"  hackkit achat()       {hk_async:7.0f} requests/s")
+    print(f"  overhead ratio {async_ratio:.3f} (target < {TARGET_RATIO})  {verdict(async_ratio < TARGET_RATIO)}")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,8 @@ def cli() -> None:
     Check:   hackkit doctor
     Costs:   hackkit logs / hackkit usage
     Docs:    docs/index.md in the hackkit repository
+
+    Not built yet: ingest/ask (RAG), ui, new, gateway serve (docs/roadmap.md).
     """
 
 

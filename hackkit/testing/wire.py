@@ -105,6 +105,18 @@ class Recorded:
     body: Any
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (timeouts, resets the tests cause) is not worth a traceback."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
 class WireServer:
     def __init__(self, kind: str = "openai", api_key: str | None = None) -> None:
         if kind not in KINDS:
@@ -137,9 +149,7 @@ class WireServer:
 
     def start(self) -> WireServer:
         handler = type("Handler", (_Handler,), {"server_state": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        self._httpd.block_on_close = False
+        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
         threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 

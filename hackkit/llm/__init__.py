@@ -14,9 +14,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from hackkit.llm.client import AsyncChatStream, ChatStream, Client
+from hackkit.llm.client import Client
 from hackkit.llm.prompts import Prompt, RenderedPrompt, load_prompt
 from hackkit.llm.registry import Provider, register_provider
+from hackkit.llm.streams import AsyncChatStream, ChatStream
 from hackkit.llm.tools import function_schema
 from hackkit.llm.types import ChatChunk, ChatRequest, ChatResponse, EmbedResponse, Message, ToolCall, Usage
 

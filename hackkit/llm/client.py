@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,12 +19,10 @@ from hackkit.llm.registry import Provider, ProviderPool, split_model_id
 from hackkit.llm.router import AttemptLoop, Router
 from hackkit.llm.tools import call_function, function_schema, parse_structured, schema_instruction, structured_format
 from hackkit.llm.types import (
-    ChatChunk,
     ChatRequest,
     ChatResponse,
     EmbedResponse,
     Message,
-    StreamAssembler,
     as_messages,
 )
 
@@ -210,6 +207,14 @@ class Client:
             timeout=call.timeout,
         )
 
+    def _attempt(self, call: _Call, target: str) -> ChatResponse:
+        provider, request = self._request(call, target)
+        return provider.chat(request)
+
+    async def _aattempt(self, call: _Call, target: str) -> ChatResponse:
+        provider, request = self._request(call, target)
+        return await provider.achat(request)
+
     def _from_cache(self, call: _Call) -> ChatResponse | None:
         if not call.use_cache or call.stream:
             return None
@@ -307,24 +312,16 @@ class Client:
             params=params,
         )
         if stream:
+            from hackkit.llm.streams import ChatStream
+
             return ChatStream(self, call)
         if (cached := self._from_cache(call)) is not None:
             return cached
         loop = self.router.attempts(call.model)
-        for target in loop.targets():
-            while True:
-                tried = time.perf_counter()
-                try:
-                    provider, request = self._request(call, target)
-                    response = provider.chat(request)
-                except HackkitError as exc:
-                    delay = loop.failed(target, exc, (time.perf_counter() - tried) * 1000)
-                else:
-                    return self._finish(call, target, response, loop)
-                if delay is None:
-                    break
-                time.sleep(delay)
-        raise self._failed(call, loop)
+        found = loop.run(lambda target: self._attempt(call, target))
+        if found is None:
+            raise self._failed(call, loop)
+        return self._finish(call, found[0], found[1], loop)
 
     async def achat(
         self,
@@ -352,24 +349,16 @@ class Client:
             params=params,
         )
         if stream:
+            from hackkit.llm.streams import AsyncChatStream
+
             return AsyncChatStream(self, call)
         if (cached := self._from_cache(call)) is not None:
             return cached
         loop = self.router.attempts(call.model)
-        for target in loop.targets():
-            while True:
-                tried = time.perf_counter()
-                try:
-                    provider, request = self._request(call, target)
-                    response = await provider.achat(request)
-                except HackkitError as exc:
-                    delay = loop.failed(target, exc, (time.perf_counter() - tried) * 1000)
-                else:
-                    return self._finish(call, target, response, loop)
-                if delay is None:
-                    break
-                await asyncio.sleep(delay)
-        raise self._failed(call, loop)
+        found = await loop.arun(lambda target: self._aattempt(call, target))
+        if found is None:
+            raise self._failed(call, loop)
+        return self._finish(call, found[0], found[1], loop)
 
     def run_tools(
         self,
@@ -406,37 +395,22 @@ class Client:
         batch = [texts] if isinstance(texts, str) else list(texts)
         call = _Call(model=model or self.default_embedding_model(), messages=[], params={})
         loop = self.router.attempts(call.model)
-        for target in loop.targets():
-            while True:
-                provider_name, name = split_model_id(target)
-                try:
-                    result = self.providers.get(provider_name).embed(batch, name)
-                except HackkitError as exc:
-                    delay = loop.failed(target, exc)
-                else:
-                    return self._embedded(call, target, result)
-                if delay is None:
-                    break
-                time.sleep(delay)
-        raise self._failed(call, loop)
+        found = loop.run(lambda target: self._embedder(target).embed(batch, target.partition("/")[2]))
+        if found is None:
+            raise self._failed(call, loop)
+        return self._embedded(call, *found)
 
     async def aembed(self, texts: str | list[str], model: str | None = None) -> EmbedResponse:
         batch = [texts] if isinstance(texts, str) else list(texts)
         call = _Call(model=model or self.default_embedding_model(), messages=[], params={})
         loop = self.router.attempts(call.model)
-        for target in loop.targets():
-            while True:
-                provider_name, name = split_model_id(target)
-                try:
-                    result = await self.providers.get(provider_name).aembed(batch, name)
-                except HackkitError as exc:
-                    delay = loop.failed(target, exc)
-                else:
-                    return self._embedded(call, target, result)
-                if delay is None:
-                    break
-                await asyncio.sleep(delay)
-        raise self._failed(call, loop)
+        found = await loop.arun(lambda target: self._embedder(target).aembed(batch, target.partition("/")[2]))
+        if found is None:
+            raise self._failed(call, loop)
+        return self._embedded(call, *found)
+
+    def _embedder(self, target: str) -> Provider:
+        return self.providers.get(split_model_id(target)[0])
 
     def _embedded(self, call: _Call, target: str, result: EmbedResponse) -> EmbedResponse:
         result.provider, _, _ = target.partition("/")
@@ -455,129 +429,3 @@ class Client:
             )
         )
         return result
-
-
-class ChatStream:
-    """Iterate for text as it arrives; ``.response`` is the whole answer once the stream ends.
-
-    Retries and fallbacks apply until the first chunk arrives; after that an error is raised.
-    """
-
-    def __init__(self, client: Client, call: _Call) -> None:
-        self.client = client
-        self.call = call
-        self._response: ChatResponse | None = None
-        self._chunks: Iterator[ChatChunk] | None = None
-
-    def __iter__(self) -> Iterator[str]:
-        for chunk in self.chunks():
-            if chunk.text:
-                yield chunk.text
-
-    def chunks(self) -> Iterator[ChatChunk]:
-        if self._chunks is None:
-            self._chunks = self._run()
-        return self._chunks
-
-    @property
-    def response(self) -> ChatResponse:
-        """The full response; reads the rest of the stream first if needed."""
-        for _ in self.chunks():
-            pass
-        assert self._response is not None
-        return self._response
-
-    @property
-    def text(self) -> str:
-        return self.response.text
-
-    def _open(self, loop: AttemptLoop) -> tuple[str, Iterator[ChatChunk], ChatChunk | None]:
-        for target in loop.targets():
-            while True:
-                tried = time.perf_counter()
-                try:
-                    provider, request = self.client._request(self.call, target)
-                    iterator = iter(provider.stream(request))
-                    return target, iterator, next(iterator, None)
-                except HackkitError as exc:
-                    delay = loop.failed(target, exc, (time.perf_counter() - tried) * 1000)
-                if delay is None:
-                    break
-                time.sleep(delay)
-        raise self.client._failed(self.call, loop)
-
-    def _run(self) -> Iterator[ChatChunk]:
-        loop = self.client.router.attempts(self.call.model)
-        target, iterator, first = self._open(loop)
-        assembler = StreamAssembler()
-        try:
-            if first is not None:
-                assembler.add(first)
-                yield first
-            for chunk in iterator:
-                assembler.add(chunk)
-                yield chunk
-        except HackkitError as exc:
-            loop.failed(target, exc)
-            raise self.client._failed(self.call, loop) from exc
-        self._response = self.client._finish(self.call, target, assembler.response(), loop)
-
-
-class AsyncChatStream:
-    """``async for`` text as it arrives; ``await stream.final()`` for the whole response."""
-
-    def __init__(self, client: Client, call: _Call) -> None:
-        self.client = client
-        self.call = call
-        self.response: ChatResponse | None = None
-        self._chunks: AsyncIterator[ChatChunk] | None = None
-
-    def __aiter__(self) -> AsyncIterator[str]:
-        return self._texts()
-
-    async def _texts(self) -> AsyncIterator[str]:
-        async for chunk in self.chunks():
-            if chunk.text:
-                yield chunk.text
-
-    def chunks(self) -> AsyncIterator[ChatChunk]:
-        if self._chunks is None:
-            self._chunks = self._run()
-        return self._chunks
-
-    async def final(self) -> ChatResponse:
-        async for _ in self.chunks():
-            pass
-        assert self.response is not None
-        return self.response
-
-    async def _open(self, loop: AttemptLoop) -> tuple[str, AsyncIterator[ChatChunk], ChatChunk | None]:
-        for target in loop.targets():
-            while True:
-                tried = time.perf_counter()
-                try:
-                    provider, request = self.client._request(self.call, target)
-                    iterator = provider.astream(request).__aiter__()
-                    return target, iterator, await anext(iterator, None)
-                except HackkitError as exc:
-                    delay = loop.failed(target, exc, (time.perf_counter() - tried) * 1000)
-                if delay is None:
-                    break
-                await asyncio.sleep(delay)
-        raise self.client._failed(self.call, loop)
-
-    async def _run(self) -> AsyncIterator[ChatChunk]:
-        loop = self.client.router.attempts(self.call.model)
-        target, iterator, first = await self._open(loop)
-        assembler = StreamAssembler()
-        try:
-            if first is not None:
-                assembler.add(first)
-                yield first
-            async for chunk in iterator:
-                assembler.add(chunk)
-                yield chunk
-        except HackkitError as exc:
-            loop.failed(target, exc)
-            raise self.client._failed(self.call, loop) from exc
-        self.response = self.client._finish(self.call, target, assembler.response(), loop)

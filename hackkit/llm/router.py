@@ -9,11 +9,14 @@ retryable; then the next id in the chain. Deployment strategies order the chain:
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import random
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from hackkit.config import Settings
 from hackkit.errors import (
@@ -27,6 +30,7 @@ from hackkit.errors import (
 from hackkit.llm.prices import price_of
 from hackkit.llm.registry import split_model_id
 
+T = TypeVar("T")
 LATENCY_WEIGHT = 0.3  # weight of the newest observation in the moving average
 
 
@@ -52,6 +56,34 @@ class AttemptLoop:
             return None
         self._tries += 1
         return self.router.delay(self._tries, getattr(error, "retry_after", None))
+
+    def run(self, attempt: Callable[[str], T]) -> tuple[str, T] | None:
+        """Call ``attempt(model_id)`` along the chain until one succeeds; None when all failed."""
+        for target in self.targets():
+            while True:
+                started = time.perf_counter()
+                try:
+                    return target, attempt(target)
+                except HackkitError as exc:
+                    delay = self.failed(target, exc, (time.perf_counter() - started) * 1000)
+                if delay is None:
+                    break
+                time.sleep(delay)
+        return None
+
+    async def arun(self, attempt: Callable[[str], Awaitable[T]]) -> tuple[str, T] | None:
+        """``run`` for coroutines: waits with ``asyncio.sleep``."""
+        for target in self.targets():
+            while True:
+                started = time.perf_counter()
+                try:
+                    return target, await attempt(target)
+                except HackkitError as exc:
+                    delay = self.failed(target, exc, (time.perf_counter() - started) * 1000)
+                if delay is None:
+                    break
+                await asyncio.sleep(delay)
+        return None
 
     def exhausted(self) -> HackkitError:
         """The error to raise: the provider's own when only one model was involved."""

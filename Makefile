@@ -27,7 +27,7 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/activate
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml $(VENV)/.demo-installed
-	$(PIP) install -e ".[local,dev]"
+	$(PIP) install -e ".[local,rag,dev]"
 	touch $@
 
 demo: $(VENV)/.demo-installed  ## offline chat with the local model (no key, no network)
@@ -43,7 +43,8 @@ test: lint  ## lint, types, and the whole test suite (the local-model tests incl
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.dev-installed  ## the speed targets, each beside a baseline measured in the same run
-	cd benchmarks && ../$(BIN)/python cli_startup.py && ../$(BIN)/python client_overhead.py
+	cd benchmarks && ../$(BIN)/python cli_startup.py && ../$(BIN)/python client_overhead.py \
+		&& ../$(BIN)/python rag_scifact.py && ../$(BIN)/python rag_ingest.py
 
 docs-cli: $(VENV)/.dev-installed  ## regenerate docs/cli.md from --help
 	$(BIN)/python docs/gen_cli.py > docs/cli.md

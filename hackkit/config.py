@@ -27,6 +27,8 @@ ENV_SETTINGS = {
     "HACKKIT_LEDGER": "llm.ledger.path",
     "HACKKIT_STORE_TEXT": "llm.ledger.store_text",
     "HACKKIT_CACHE": "llm.cache.enabled",
+    "HACKKIT_EMBEDDING_MODEL": "rag.embedding_model",
+    "HACKKIT_CHROMA_URL": "rag.chroma_url",
 }
 
 
@@ -84,7 +86,25 @@ class LLMConfig(_Section):
 
 
 class RAGConfig(_Section):
-    """``[rag]``: filled in by the RAG feature; no keys are accepted yet."""
+    """``[rag]``: documents, the index, and how questions are answered over them."""
+
+    paths: list[str] = Field(default_factory=lambda: ["data"])  # what `hackkit ingest` reads by default
+    include: list[str] = Field(default_factory=lambda: ["**/*"])
+    exclude: list[str] = Field(default_factory=lambda: ["**/.*", "**/.*/**", "**/node_modules/**"])
+    max_file_mb: float = 50.0
+    embedding_model: str = "local/all-MiniLM-L6-v2"
+    chunk_size: int = 200  # tokens of the embedding model's tokenizer
+    chunk_overlap: int = 30
+    chroma_url: str | None = None  # a Chroma server (`chroma run`); default: a folder in .hackkit/
+    collection: str = "hackkit"
+    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    top_k: int = 5
+    candidates: int = 100  # per retriever, before fusion
+    exact_search_limit: int = 20_000  # up to this many chunks, dense search is exact (numpy), not HNSW
+    rrf_k: int = 60
+    min_score: float = 0.3  # cosine similarity a chunk needs to be shown as a source
+    reranker: str | None = None  # a sentence-transformers CrossEncoder, when one is installed
+    model: str | None = None  # the chat model for answers; default: [llm] model
 
 
 class UIConfig(_Section):

@@ -37,17 +37,18 @@ def cli() -> None:
     \b
     Start:   hackkit chat "hello"          (offline local model when no key is set)
     Check:   hackkit doctor
+    Docs:    hackkit ingest data/ && hackkit ask "question"   (RAG, offline)
     Costs:   hackkit logs / hackkit usage
     Docs:    docs/index.md in the hackkit repository
 
-    Not built yet: ingest/ask (RAG), ui, new, gateway serve (docs/roadmap.md).
+    Not built yet: ui, new, gateway serve (docs/roadmap.md).
     """
 
 
 def _register() -> None:
-    from hackkit.cli import chat, doctor, ledger, prompts
+    from hackkit.cli import chat, doctor, ledger, prompts, rag
 
-    for module in (chat, doctor, ledger, prompts):
+    for module in (chat, doctor, ledger, prompts, rag):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -228,6 +228,9 @@ def _sentence_model(name: str) -> Any:
                 "sentence-transformers", "pip install torch==2.13.0 && pip install 'hackkit-llm[rag]'"
             )
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # a bar for a 0.3 s load is noise in a CLI
 
         source = name
         if name in ("all-MiniLM-L6-v2", "default"):

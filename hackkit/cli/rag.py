@@ -1,0 +1,160 @@
+"""``hackkit ingest``, ``hackkit ask`` and ``hackkit eval``: questions over a team's documents."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--include", multiple=True, help="Glob of files to take (repeatable); default [rag] include.")
+@click.option("--exclude", multiple=True, help="Glob of files to leave out (repeatable).")
+@click.option("--reindex", is_flag=True, help="Drop the index and build it again (after changing the model).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+def ingest(
+    paths: tuple[Path, ...], include: tuple[str, ...], exclude: tuple[str, ...], reindex: bool, as_json: bool
+) -> None:
+    """Index PATHS (files or folders; default [rag] paths, i.e. data/) for `hackkit ask`."""
+    from hackkit.rag import Index
+    from hackkit.rag import ingest as run_ingest
+
+    index = Index()
+    targets = [str(p) for p in paths] or [str(index.settings.resolve_path(p)) for p in index.settings.rag.paths]
+    with _progress(not as_json) as progress:
+        report = run_ingest(
+            targets,
+            index,
+            include=list(include) or None,
+            exclude=list(exclude) or None,
+            reindex=reindex,
+            progress=progress,
+        )
+    if as_json:
+        click.echo(json.dumps({**report.__dict__, "ok": report.ok}))
+    else:
+        for path, reason in report.skipped:
+            click.secho(f"skipped {path}: {reason}", fg="yellow", err=True)
+        click.echo(report.summary())
+    if not report.ok:
+        raise SystemExit(1)
+
+
+@click.command()
+@click.argument("question")
+@click.option("-k", "--top-k", type=int, help="How many sources to retrieve; default [rag] top_k.")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), help="Retrieval; default hybrid.")
+@click.option("-m", "--model", help="Chat model for the answer; default [rag] model, then [llm] model.")
+@click.option("--max-tokens", type=int, default=400, show_default=True)
+@click.option("--no-stream", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="The answer and its sources as one JSON object.")
+def ask(
+    question: str,
+    top_k: int | None,
+    mode: str | None,
+    model: str | None,
+    max_tokens: int,
+    no_stream: bool,
+    as_json: bool,
+) -> None:
+    """Answer QUESTION from the ingested documents, citing them."""
+    from hackkit.rag import Index
+    from hackkit.rag import ask as run_ask
+
+    index = Index()
+    if index.store.count() == 0:
+        click.secho("The index is empty: run `hackkit ingest data/` first.", fg="yellow", err=True)
+    stream = not (no_stream or as_json)
+    result: Any = run_ask(question, index, k=top_k, mode=mode, model=model, stream=stream, max_tokens=max_tokens)
+    if stream:
+        for piece in result:
+            click.echo(piece, nl=False)
+        click.echo()
+        answer = result.answer
+    else:
+        answer = result
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "question": question,
+                    "answer": answer.text,
+                    "found": answer.found,
+                    "sources": [
+                        {
+                            "n": s.n,
+                            "source": s.source,
+                            "page": s.page,
+                            "heading": s.heading,
+                            "similarity": round(s.similarity, 4),
+                            "snippet": s.snippet,
+                            "chunk_id": s.chunk_id,
+                        }
+                        for s in answer.sources
+                    ],
+                }
+            )
+        )
+        return
+    if not stream:
+        click.echo(answer.text)
+    for source in answer.sources:
+        mark = "*" if source in answer.cited else " "
+        click.secho(f"{mark}[{source.n}] {source.label}  ({source.similarity:.2f})", fg="cyan")
+        click.echo(f"     {source.snippet}")
+
+
+@click.command(name="eval")
+@click.option(
+    "--beir",
+    "folder",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A BEIR-layout folder: corpus.jsonl, queries.jsonl, qrels/test.tsv.",
+)
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid", show_default=True)
+@click.option("--limit", type=int, help="Only the first N judged queries.")
+@click.option("--json", "as_json", is_flag=True, help="Exactly one JSON object, as the last line of stdout.")
+def eval_command(folder: Path, mode: str, limit: int | None, as_json: bool) -> None:
+    """nDCG@10, recall@10 and MRR@10 of retrieval on a BEIR data set."""
+    from hackkit.rag.eval import evaluate
+
+    result = evaluate(folder, mode, limit=limit)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    click.echo(f"{folder.name}: {result['queries']} queries over {result['documents']} documents, mode {mode}")
+    for metric in ("ndcg@10", "recall@10", "mrr@10"):
+        click.echo(f"  {metric:<10} {result[metric]:.4f}")
+    click.echo(f"  (index {result['index_seconds']}s, queries {result['query_seconds']}s)")
+
+
+class _progress:
+    """A progress bar on stderr for long ingests, only when stderr is a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.bar: Any = None
+
+    def __enter__(self) -> Any:
+        if not self.enabled:
+            return None
+
+        def update(done: int, total: int, path: str) -> None:
+            if self.bar is None:
+                self.bar = click.progressbar(length=total, label="ingesting", file=sys.stderr)
+                self.bar.__enter__()
+            self.bar.update(1)
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+COMMANDS = [ingest, ask, eval_command]

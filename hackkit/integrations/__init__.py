@@ -1,0 +1,1 @@
+"""Adapters to other frameworks (LangChain), each importing its framework only when used."""

@@ -1,0 +1,152 @@
+"""Answers with citations: retrieve, show the model numbered sources, map [n] back to chunks.
+
+Which sources are shown is decided by retrieval: a chunk is a source when its cosine similarity
+to the question reaches ``[rag] min_score``. When none does, the answer is the honest "not in
+your documents" and no model is called. The model is asked to cite ``[n]``; citations it writes
+are mapped to sources, but nothing depends on a small model writing them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from hackkit.llm.types import ChatResponse, Message
+from hackkit.rag.index import Index
+
+NOT_FOUND = "I could not find this in your documents."
+SYSTEM = (
+    "Answer the question using only the numbered sources. Cite the sources you use like [1] or [2][3]. "
+    "If the sources do not contain the answer, say that the documents do not cover it. Be concise."
+)
+SNIPPET_CHARS = 240
+
+
+@dataclass
+class Source:
+    n: int
+    chunk_id: str
+    source: str
+    text: str
+    similarity: float
+    page: int | None = None
+    title: str | None = None
+    heading: str | None = None
+
+    @property
+    def snippet(self) -> str:
+        flat = " ".join(re.sub(r"(^|\n)#{1,6} ", r"\1", self.text).split())
+        return flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1] + "…"
+
+    @property
+    def label(self) -> str:
+        page = f", page {self.page}" if self.page else ""
+        heading = f" ({self.heading})" if self.heading else ""
+        return f"{self.source}{page}{heading}"
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    sources: list[Source] = field(default_factory=list)
+    response: ChatResponse | None = None
+
+    @property
+    def found(self) -> bool:
+        return bool(self.sources)
+
+    @property
+    def cited(self) -> list[Source]:
+        """Sources the answer's [n] markers point to."""
+        numbers = {int(n) for n in re.findall(r"\[(\d+)\]", self.text)}
+        return [s for s in self.sources if s.n in numbers]
+
+
+class AnswerStream:
+    """Iterate for the answer's text as it arrives; ``sources`` are known before the first piece."""
+
+    def __init__(self, question: str, sources: list[Source], pieces: Iterator[str] | None, stream: Any = None) -> None:
+        self.question = question
+        self.sources = sources
+        self._pieces = pieces
+        self._stream = stream
+        self._text: list[str] = []
+
+    def __iter__(self) -> Iterator[str]:
+        if self._pieces is None:
+            self._text = [NOT_FOUND]
+            yield NOT_FOUND
+            return
+        for piece in self._pieces:
+            self._text.append(piece)
+            yield piece
+
+    @property
+    def answer(self) -> Answer:
+        for _ in self:
+            pass
+        response = self._stream.response if self._stream is not None else None
+        return Answer(self.question, "".join(self._text), self.sources, response)
+
+
+def find_sources(
+    index: Index, question: str, *, k: int | None = None, mode: str | None = None, where: dict[str, Any] | None = None
+) -> list[Source]:
+    hits = index.retrieve(question, k=k, mode=mode, where=where)
+    relevant = [h for h in hits if h.similarity >= index.settings.rag.min_score]
+    return [
+        Source(
+            n,
+            h.id,
+            h.source,
+            h.text,
+            h.similarity,
+            _int(h.metadata.get("page")),
+            h.metadata.get("title"),
+            h.metadata.get("heading") or None,
+        )
+        for n, h in enumerate(relevant, start=1)
+    ]
+
+
+def build_messages(question: str, sources: list[Source]) -> list[Message]:
+    blocks = "\n\n".join(f"[{s.n}] {s.label}\n{s.text}" for s in sources)
+    return [
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": f"Sources:\n\n{blocks}\n\nQuestion: {question}"},
+    ]
+
+
+def ask(
+    question: str,
+    index: Index | None = None,
+    *,
+    k: int | None = None,
+    mode: str | None = None,
+    where: dict[str, Any] | None = None,
+    model: str | None = None,
+    stream: bool = False,
+    **params: Any,
+) -> Answer | AnswerStream:
+    """Answer ``question`` from the indexed documents, with numbered sources."""
+    index = index or Index()
+    sources = find_sources(index, question.strip(), k=k, mode=mode, where=where) if question.strip() else []
+    model = model or index.settings.rag.model
+    if not sources:
+        return AnswerStream(question, [], None) if stream else Answer(question, NOT_FOUND)
+    messages = build_messages(question, sources)
+    if stream:
+        chat_stream = index.client.chat(messages, model, stream=True, **params)
+        return AnswerStream(question, sources, iter(chat_stream), chat_stream)
+    response = index.client.chat(messages, model, **params)
+    return Answer(question, response.text, sources, response)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,220 @@
+"""The index: chunks and vectors in Chroma, a manifest of ingested files beside it.
+
+Chroma holds every chunk with its vector and metadata: a ``PersistentClient`` in
+``.hackkit/rag/chroma``, or a Chroma server when ``[rag] chroma_url`` is set. The manifest
+(SQLite, ``.hackkit/rag/manifest.sqlite``) maps each file to its content hash, and records the
+embedding model the index was built with. A file is written in an order that makes an
+interrupted ingest safe to run again: delete the file's old chunks, add its new ones (ids are
+derived from the content hash, so a repeat overwrites rather than duplicates), and only then
+record it in the manifest. A file missing from the manifest is simply processed again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from hackkit.errors import ConfigError, MissingDependencyError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from hackkit.config import Settings
+    from hackkit.rag.chunking import Chunk
+
+WRITE_BATCH = 2000  # Chroma's maximum batch is larger; this keeps memory flat on big files
+INSTALL_RAG = "pip install torch==2.13.0 && pip install 'hackkit-llm[rag]'"
+
+
+class EmbeddingModelChanged(ConfigError):
+    def __init__(self, built_with: str, configured: str) -> None:
+        super().__init__(
+            f"The index was built with {built_with}, but [rag] embedding_model is now {configured}; "
+            "vectors from two models cannot be mixed.",
+            hint="rebuild it: hackkit ingest --reindex (or set embedding_model back)",
+        )
+
+
+@dataclass
+class FileRecord:
+    path: str
+    hash: str
+    chunks: int
+    ingested_at: float
+
+
+class Manifest:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, check_same_thread=False, timeout=30)
+        self.lock = threading.Lock()
+        with self.db:
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, hash TEXT NOT NULL, "
+                "chunks INTEGER NOT NULL, ingested_at REAL NOT NULL)"
+            )
+            self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+    def files(self) -> dict[str, FileRecord]:
+        with self.lock:
+            rows = self.db.execute("SELECT path, hash, chunks, ingested_at FROM files").fetchall()
+        return {row[0]: FileRecord(*row) for row in rows}
+
+    def get(self, key: str) -> str | None:
+        with self.lock:
+            row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set(self, key: str, value: str) -> None:
+        with self.lock, self.db:
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def record_many(self, records: list[FileRecord]) -> None:
+        with self.lock, self.db:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
+                [(r.path, r.hash, r.chunks, r.ingested_at) for r in records],
+            )
+            self.db.execute(
+                "INSERT INTO meta VALUES ('version', '1') ON CONFLICT(key) "
+                "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            )
+
+    def record(self, record: FileRecord | None, remove: str | None = None) -> None:
+        """Add or drop one file and bump the version in one transaction."""
+        with self.lock, self.db:
+            if remove is not None:
+                self.db.execute("DELETE FROM files WHERE path = ?", (remove,))
+            if record is not None:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
+                    (record.path, record.hash, record.chunks, record.ingested_at),
+                )
+            self.db.execute(
+                "INSERT INTO meta VALUES ('version', '1') ON CONFLICT(key) "
+                "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            )
+
+    @property
+    def version(self) -> int:
+        return int(self.get("version") or 0)
+
+    def clear(self) -> None:
+        with self.lock, self.db:
+            self.db.execute("DELETE FROM files")
+            self.db.execute("DELETE FROM meta WHERE key != 'version'")
+            self.db.execute(
+                "INSERT INTO meta VALUES ('version', '1') ON CONFLICT(key) "
+                "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            )
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class Store:
+    """Chroma plus the manifest, for one collection."""
+
+    def __init__(
+        self, root: Path, collection: str, embedding_model: str, chroma_url: str | None = None, candidates: int = 100
+    ) -> None:
+        self.root = root
+        self.candidates = candidates
+        self.collection_name = collection
+        self.embedding_model = embedding_model
+        self.chroma_url = chroma_url
+        self.manifest = Manifest(root / f"{collection}.manifest.sqlite")
+        self._collection: Any = None
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Store:
+        rag = settings.rag
+        return cls(settings.data_dir / "rag", rag.collection, rag.embedding_model, rag.chroma_url, rag.candidates)
+
+    @property
+    def collection(self) -> Any:
+        if self._collection is None:
+            self._collection = self._client().get_or_create_collection(
+                self.collection_name, embedding_function=None, metadata={"hnsw:space": "cosine"}
+            )
+        return self._collection
+
+    def _client(self) -> Any:
+        os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+        try:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+        except ImportError:
+            raise MissingDependencyError("chromadb", INSTALL_RAG) from None
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if self.chroma_url:
+            url = urlparse(self.chroma_url)
+            return chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or 8000,
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        return chromadb.PersistentClient(path=str(self.root / "chroma"), settings=chroma_settings)
+
+    def check_model(self) -> None:
+        built_with = self.manifest.get("embedding_model")
+        if built_with is None:
+            self.manifest.set("embedding_model", self.embedding_model)
+        elif built_with != self.embedding_model:
+            raise EmbeddingModelChanged(built_with, self.embedding_model)
+
+    def write_file(self, key: str, file_hash: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        self.write_files([(key, file_hash, chunks, vectors)])
+
+    def write_files(self, files: list[tuple[str, str, list[Chunk], np.ndarray]]) -> None:
+        """Replace these files' chunks; their manifest entries are written last (see the module docstring)."""
+        import numpy as np
+
+        if not files:
+            return
+        self.collection.delete(where={"source": {"$in": [key for key, *_ in files]}})
+        chunks = [c for _, _, file_chunks, _ in files for c in file_chunks]
+        vectors = np.concatenate([v for *_, v in files]) if chunks else np.zeros((0, 0))
+        for start in range(0, len(chunks), WRITE_BATCH):
+            part = chunks[start : start + WRITE_BATCH]
+            self.collection.upsert(
+                ids=[c.id for c in part],
+                documents=[c.text for c in part],
+                metadatas=[_clean(c.metadata) for c in part],
+                embeddings=vectors[start : start + WRITE_BATCH],
+            )
+        now = time.time()
+        self.manifest.record_many([FileRecord(key, file_hash, len(c), now) for key, file_hash, c, _ in files])
+
+    def remove_file(self, key: str) -> None:
+        self.collection.delete(where={"source": key})
+        self.manifest.record(None, remove=key)
+
+    def reset(self) -> None:
+        with contextlib.suppress(Exception):  # chromadb raises several types for a missing collection
+            self._client().delete_collection(self.collection_name)
+        self._collection = None
+        self.manifest.clear()
+
+    def count(self) -> int:
+        return int(self.collection.count())
+
+    def all_chunks(self) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+        data = self.collection.get(include=["documents", "metadatas"])
+        return data["ids"], data["documents"], data["metadatas"]
+
+    def close(self) -> None:
+        self.manifest.close()
+
+
+def _clean(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Chroma takes str, int, float and bool values only."""
+    return {k: v if isinstance(v, (str, int, float, bool)) else str(v) for k, v in metadata.items() if v is not None}

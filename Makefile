@@ -15,7 +15,7 @@ export ANONYMIZED_TELEMETRY := False
 
 DEMO_PROMPT ?= Give a hackathon team three short tips for a winning five-minute demo.
 
-.PHONY: demo test lint bench docs-cli clean
+.PHONY: demo test lint bench docs-cli screenshots clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/activate
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml $(VENV)/.demo-installed
-	$(PIP) install -e ".[local,rag,dev]"
+	$(PIP) install -e ".[local,rag,ui,dev]"
 	touch $@
 
 demo: $(VENV)/.demo-installed  ## offline chat with the local model (no key, no network)
@@ -44,7 +44,10 @@ test: lint  ## lint, types, and the whole test suite (the local-model tests incl
 
 bench: $(VENV)/.dev-installed  ## the speed targets, each beside a baseline measured in the same run
 	cd benchmarks && ../$(BIN)/python cli_startup.py && ../$(BIN)/python client_overhead.py \
-		&& ../$(BIN)/python rag_scifact.py && ../$(BIN)/python rag_ingest.py
+		&& ../$(BIN)/python rag_scifact.py && ../$(BIN)/python rag_ingest.py && ../$(BIN)/python ui_startup.py
+
+screenshots: $(VENV)/.dev-installed  ## docs/images/gradio.png: the demo on sample documents, in Chromium
+	$(BIN)/python docs/screenshots.py
 
 docs-cli: $(VENV)/.dev-installed  ## regenerate docs/cli.md from --help
 	$(BIN)/python docs/gen_cli.py > docs/cli.md

@@ -107,8 +107,22 @@ class RAGConfig(_Section):
     model: str | None = None  # the chat model for answers; default: [llm] model
 
 
+Panel = Literal["sources", "upload", "compare", "usage", "model_picker"]
+PANELS: tuple[Panel, ...] = ("sources", "upload", "compare", "usage", "model_picker")
+
+
 class UIConfig(_Section):
-    """``[ui]``: filled in by the demo UI feature; no keys are accepted yet."""
+    """``[ui]``: the demo app judges see."""
+
+    title: str = "hackkit demo"
+    description: str = "Ask a question about our documents."
+    examples: list[str] = Field(default_factory=list)
+    theme: str = "soft"  # a Gradio theme name: soft, default, base, glass, monochrome, ocean, origin, citrus
+    models: list[str] = Field(default_factory=list)  # the model picker; default: the configured models
+    panels: list[Panel] = Field(default_factory=lambda: list(PANELS))
+    rate_limit_per_minute: int = 10  # per visitor session, so a public demo cannot drain the key
+    max_tokens: int = 512  # cap on every answer's length
+    uploads_dir: str = "data/uploads"
 
 
 class Settings(_Section):

@@ -41,14 +41,16 @@ def cli() -> None:
     Costs:   hackkit logs / hackkit usage
     Docs:    docs/index.md in the hackkit repository
 
-    Not built yet: ui, new, gateway serve (docs/roadmap.md).
+    Demo:    hackkit ui                    (Gradio, on 127.0.0.1:7860)
+
+    Not built yet: ui --backend streamlit, new, gateway serve (docs/roadmap.md).
     """
 
 
 def _register() -> None:
-    from hackkit.cli import chat, doctor, ledger, prompts, rag
+    from hackkit.cli import chat, doctor, ledger, prompts, rag, ui
 
-    for module in (chat, doctor, ledger, prompts, rag):
+    for module in (chat, doctor, ledger, prompts, rag, ui):
         for command in module.COMMANDS:
             cli.add_command(command)
 

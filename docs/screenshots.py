@@ -1,0 +1,62 @@
+"""Save screenshots of the demo app for the docs: `make screenshots` (needs Debian's Chromium).
+
+Renders the Gradio demo over the test suite's sample documents, asks a question, opens a source,
+and saves docs/images/gradio.png.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from browser import ARGS, CHROMIUM, OFFLINE_ENV, free_port, serve  # noqa: E402
+from documents import write_sample_docs  # noqa: E402
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    out = ROOT / "docs" / "images"
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp)
+        (project / "hackkit.toml").write_text(
+            '[llm]\nmodel = "fake/echo"\n[ui]\ntitle = "Hackathon helper"\n'
+            'description = "Ask anything about the event: rules, schedule, '
+            'prizes, food."\n'
+        )
+        write_sample_docs(project / "data")
+        subprocess.run(
+            [sys.executable, "-m", "hackkit", "ingest"],
+            cwd=project,
+            check=True,
+            capture_output=True,
+            env={**OFFLINE_ENV, "PATH": "/usr/bin:/bin"},
+        )
+        port = free_port()
+        app = serve(["ui", "--port", str(port)], project, port)
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                page = browser.new_page(viewport={"width": 1280, "height": 820})
+                page.goto(f"http://127.0.0.1:{port}", wait_until="domcontentloaded")
+                page.locator("#question textarea").fill("What is the first prize?")
+                page.locator("#question textarea").press("Enter")
+                page.locator("#sources details").first.wait_for()
+                page.locator("#sources details summary").first.click()
+                page.locator("#stats").get_by_text("tokens").wait_for()
+                page.screenshot(path=str(out / "gradio.png"))
+                browser.close()
+        finally:
+            app.terminate()
+            app.wait(timeout=10)
+    print(f"saved {out / 'gradio.png'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,7 +1,7 @@
 """Save screenshots of the demo app for the docs: `make screenshots` (needs Debian's Chromium).
 
-Renders the Gradio demo over the test suite's sample documents, asks a question, opens a source,
-and saves docs/images/gradio.png.
+Renders each demo backend over the test suite's sample documents, asks a question, opens a source,
+and saves docs/images/gradio.png and docs/images/streamlit.png.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -38,24 +39,43 @@ def main() -> None:
             capture_output=True,
             env={**OFFLINE_ENV, "PATH": "/usr/bin:/bin"},
         )
-        port = free_port()
-        app = serve(["ui", "--port", str(port)], project, port)
-        try:
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-                page = browser.new_page(viewport={"width": 1280, "height": 820})
-                page.goto(f"http://127.0.0.1:{port}", wait_until="domcontentloaded")
-                page.locator("#question textarea").fill("What is the first prize?")
-                page.locator("#question textarea").press("Enter")
-                page.locator("#sources details").first.wait_for()
-                page.locator("#sources details summary").first.click()
-                page.locator("#stats").get_by_text("tokens").wait_for()
-                page.screenshot(path=str(out / "gradio.png"))
-                browser.close()
-        finally:
-            app.terminate()
-            app.wait(timeout=10)
-    print(f"saved {out / 'gradio.png'}")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            for backend, shoot in (("gradio", _gradio), ("streamlit", _streamlit)):
+                port = free_port()
+                app = serve(["ui", "--backend", backend, "--port", str(port)], project, port)
+                try:
+                    page = browser.new_page(viewport={"width": 1280, "height": 820})
+                    page.goto(f"http://127.0.0.1:{port}", wait_until="domcontentloaded")
+                    shoot(page)
+                    page.screenshot(path=str(out / f"{backend}.png"))
+                    print(f"saved {out / backend}.png")
+                finally:
+                    app.terminate()
+                    app.wait(timeout=10)
+            browser.close()
+
+
+QUESTION = "What is the first prize?"
+
+
+def _gradio(page: Any) -> None:
+    page.locator("#question textarea").fill(QUESTION)
+    page.locator("#question textarea").press("Enter")
+    page.locator("#sources details").first.wait_for()
+    page.locator("#sources details summary").first.click()
+    page.locator("#stats").get_by_text("tokens").wait_for()
+
+
+def _streamlit(page: Any) -> None:
+    box = page.locator('[data-testid="stChatInputTextArea"]')
+    box.wait_for(timeout=60_000)
+    box.fill(QUESTION)
+    box.press("Enter")
+    source = page.locator('[data-testid="stExpander"]').first
+    source.wait_for()
+    source.locator("summary").click()
+    page.wait_for_timeout(500)
 
 
 if __name__ == "__main__":

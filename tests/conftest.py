@@ -114,3 +114,21 @@ def make_client(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cal
     yield build
     for client in clients:
         client.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright; fails under CI=true when it is missing.
+
+    Module scope: sync Playwright keeps an event loop running, which must end before the async
+    tests of other modules start theirs.
+    """
+    from browser import ARGS, CHROMIUM, require_chromium
+
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()

@@ -6,21 +6,10 @@ import subprocess
 import sys
 
 import pytest
-from browser import ARGS, CHROMIUM, free_port, require_chromium, serve
+from browser import free_port, serve
 from documents import write_sample_docs
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

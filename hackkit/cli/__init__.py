@@ -41,9 +41,9 @@ def cli() -> None:
     Costs:   hackkit logs / hackkit usage
     Docs:    docs/index.md in the hackkit repository
 
-    Demo:    hackkit ui                    (Gradio, on 127.0.0.1:7860)
+    Demo:    hackkit ui [--backend streamlit]   (Gradio on 127.0.0.1:7860, Streamlit on :8501)
 
-    Not built yet: ui --backend streamlit, new, gateway serve (docs/roadmap.md).
+    Not built yet: new, gateway serve (docs/roadmap.md).
     """
 
 

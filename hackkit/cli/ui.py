@@ -2,26 +2,61 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import click
+
+DEFAULT_PORTS = {"gradio": 7860, "streamlit": 8501}
 
 
 @click.command()
-@click.option(
-    "--backend",
-    type=click.Choice(["gradio"]),
-    default="gradio",
-    show_default=True,
-    help="The UI framework (Streamlit is not built yet: docs/roadmap.md).",
-)
+@click.option("--backend", type=click.Choice(["gradio", "streamlit"]), default="gradio", show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="0.0.0.0 for containers and Spaces.")
-@click.option("--port", type=int, default=7860, show_default=True)
+@click.option("--port", type=int, help="Default 7860 for Gradio, 8501 for Streamlit.")
 @click.option("-m", "--model", help="The default model; default from settings.")
-def ui(backend: str, host: str, port: int, model: str | None) -> None:
+def ui(backend: str, host: str, port: int | None, model: str | None) -> None:
     """Serve the demo app: chat over your documents, sources, uploads, side-by-side models, usage."""
+    port = port or DEFAULT_PORTS[backend]
+    click.echo(f"hackkit demo ({backend}) on http://{host}:{port} (Ctrl+C stops it)", err=True)
+    if backend == "streamlit":
+        raise SystemExit(run_streamlit(host, port, model))
     from hackkit.ui import gradio_app, launch_gradio
 
-    click.echo(f"hackkit demo on http://{host}:{port} (Ctrl+C stops it)", err=True)
     launch_gradio(gradio_app(model=model), host=host, port=port)
+
+
+def run_streamlit(host: str, port: int, model: str | None) -> int:
+    """``streamlit run`` the entry module, offline-safe: no usage stats, no browser, bound to ``host``."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("hackkit.ui.streamlit_app")
+    assert spec is not None and spec.origin is not None
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        spec.origin,
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--global.developmentMode",
+        "false",
+        "--client.toolbarMode",
+        "minimal",
+    ]
+    env = {**os.environ, "HACKKIT_UI_MODEL": model or "", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 130
 
 
 COMMANDS = [ui]

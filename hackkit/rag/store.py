@@ -130,13 +130,19 @@ class Store:
         self.collection_name = collection
         self.embedding_model = embedding_model
         self.chroma_url = chroma_url
-        self.manifest = Manifest(root / f"{collection}.manifest.sqlite")
+        self.manifest = Manifest(root / f"{collection}.manifest.sqlite")  # see may_have_documents
         self._collection: Any = None
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Store:
         rag = settings.rag
         return cls(settings.data_dir / "rag", rag.collection, rag.embedding_model, rag.chroma_url, rag.candidates)
+
+    @staticmethod
+    def may_have_documents(settings: Settings) -> bool:
+        """False when nothing was ever ingested here, known without opening (or creating) a store."""
+        rag = settings.rag
+        return bool(rag.chroma_url) or (settings.data_dir / "rag" / f"{rag.collection}.manifest.sqlite").is_file()
 
     @property
     def collection(self) -> Any:

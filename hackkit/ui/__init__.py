@@ -1,4 +1,4 @@
-"""Demo UIs built from the runtime: ``gradio_app()`` (and, later, a Streamlit entry module).
+"""Demo UIs built from the runtime: ``gradio_app()``, and ``hackkit/ui/streamlit_app.py`` for Streamlit.
 
 Importing this package imports no UI framework; each app imports its own when built.
 """

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from hackkit.config import Settings
@@ -88,7 +89,8 @@ def _chat_tab(gr: Any, demo: DemoApp, session: Any) -> None:
                 upload_status = gr.Markdown(elem_id="upload-status")
                 files.upload(
                     lambda paths, progress=gr.Progress(): demo.upload(  # noqa: B008
-                        paths, progress=lambda done, total, _: progress((done, total))
+                        [(Path(f).name, Path(f).read_bytes()) for f in paths],
+                        progress=lambda done, total, _: progress((done, total)),
                     ),
                     files,
                     upload_status,

@@ -103,6 +103,12 @@ class DemoApp:
             return self._index or None
 
     def has_documents(self) -> bool:
+        try:
+            from hackkit.rag.store import Store
+        except ImportError:
+            return False
+        if not Store.may_have_documents(self.settings):  # no chromadb import, no empty store made
+            return False
         index = self.index()
         try:
             return bool(index and index.store.count())
@@ -122,17 +128,17 @@ class DemoApp:
     def session(self) -> DemoSession:
         return DemoSession(self)
 
-    def upload(self, paths: list[str | Path], progress: Any = None) -> str:
-        """Copy files into the uploads folder and ingest them; a one-line report."""
+    def upload(self, files: list[tuple[str, bytes]], progress: Any = None) -> str:
+        """Save (name, content) files into the uploads folder and ingest them; a one-line report."""
         index = self.index()
         if index is None:
             return "Uploads need the RAG extra: pip install 'hackkit-llm[rag]'"
         target = self.settings.resolve_path(self.ui.uploads_dir)
         target.mkdir(parents=True, exist_ok=True)
         saved = []
-        for path in map(Path, paths):
-            destination = target / path.name
-            destination.write_bytes(path.read_bytes())
+        for name, content in files:
+            destination = target / Path(name).name  # never a path from the visitor
+            destination.write_bytes(content)
             saved.append(destination)
         from hackkit.rag import ingest
 

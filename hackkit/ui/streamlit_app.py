@@ -1,0 +1,127 @@
+"""The Streamlit demo: ``hackkit ui --backend streamlit``, or ``streamlit run`` this file.
+
+    streamlit run "$(python -c 'import hackkit.ui.streamlit_app as m; print(m.__file__)')" \\
+        --server.address 127.0.0.1 --browser.gatherUsageStats false
+
+Run from the project folder. A project's own ``app.py`` is two lines::
+
+    from hackkit.ui.streamlit_app import main
+    main()
+
+Every behaviour comes from :mod:`hackkit.ui.viewmodel`, the same
+as the Gradio app; this module only lays it out.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import streamlit as st
+
+from hackkit.ui.viewmodel import DemoApp, DemoSession, Reply
+
+
+@st.cache_resource
+def demo_app(model: str) -> DemoApp:
+    """One DemoApp per server process, shared by every visitor."""
+    app = DemoApp(model=model or None)
+    threading.Thread(target=app.warm_up, name="hackkit-warm-up", daemon=True).start()  # the page does not wait
+    return app
+
+
+def main() -> None:
+    app = demo_app(os.environ.get("HACKKIT_UI_MODEL", ""))
+    ui = app.ui
+    st.set_page_config(page_title=ui.title, layout="wide")
+    st.title(ui.title)
+    st.caption(ui.description)
+    if app.banner:
+        st.warning(app.banner)
+    state = st.session_state
+    if "session" not in state:
+        state.session, state.messages, state.uploaded, state.last = app.session(), [], set(), None
+    session: DemoSession = state.session
+    with st.sidebar:
+        _sidebar(app, session)
+    names = ["Chat"] + [n for n, panel in (("Side by side", "compare"), ("Usage", "usage")) if panel in ui.panels]
+    views = {"Chat": _chat, "Side by side": _compare, "Usage": _usage}
+    for name, tab in zip(names, st.tabs(names), strict=True):
+        with tab:
+            views[name](app, session)
+
+
+def _sidebar(app: DemoApp, session: DemoSession) -> None:
+    ui, state = app.ui, st.session_state
+    if "model_picker" in ui.panels:
+        choice = st.selectbox("Model", app.models, key="model")
+        custom = st.text_input("or any model id", key="custom_model")
+        session.model = custom.strip() or choice or app.default_model
+    if "upload" in ui.panels:
+        files = st.file_uploader("Add documents", accept_multiple_files=True, key="upload")
+        new = [f for f in files or [] if f.file_id not in state.uploaded]
+        if new:
+            with st.spinner("Ingesting your files..."):
+                state.upload_report = app.upload([(f.name, f.getvalue()) for f in new])
+            state.uploaded |= {f.file_id for f in new}
+        if state.get("upload_report"):
+            st.success(state.upload_report)
+
+
+def _chat(app: DemoApp, session: DemoSession) -> None:
+    state = st.session_state
+    for message in state.messages:
+        with st.chat_message(message["role"]):
+            st.markdown(message["content"])
+    if question := st.chat_input("Ask a question"):
+        state.messages.append({"role": "user", "content": question})
+        with st.chat_message("user"):
+            st.markdown(question)
+        with st.chat_message("assistant"):
+            placeholder, reply = st.empty(), Reply()
+            for reply in session.send(question):
+                placeholder.markdown(reply.text)
+        state.messages.append({"role": "assistant", "content": reply.text})
+        state.last = reply
+    if state.last is not None:
+        _sources(app, state.last)
+
+
+def _sources(app: DemoApp, reply: Reply) -> None:
+    if reply.stats:
+        st.caption(reply.stats)
+    if "sources" not in app.ui.panels:
+        return
+    for source in reply.sources:
+        with st.expander(f"[{source.n}] {source.label} ({source.similarity:.2f})"):
+            st.write(source.snippet)
+            st.code(source.text, language=None, wrap_lines=True)
+
+
+def _compare(app: DemoApp, session: DemoSession) -> None:
+    prompt = st.text_input("One prompt, two models", key="compare_prompt")
+    models = app.models if len(app.models) > 1 else app.models * 2
+    left, right = st.columns(2)
+    model_a = left.selectbox("Model A", models, index=0, key="model_a")
+    model_b = right.selectbox("Model B", models, index=1, key="model_b")
+    if st.button("Compare", type="primary") and prompt.strip():
+        st.session_state.comparison = app.compare(prompt, model_a, model_b)
+    results: Any = st.session_state.get("comparison")
+    if results:
+        for column, result in zip((left, right), results, strict=True):
+            column.markdown(f"**{result.model}**\n\n{result.text}")
+            column.caption(result.stats)
+
+
+def _usage(app: DemoApp, session: DemoSession) -> None:
+    st.button("Refresh", key="usage_refresh")
+    rows = app.usage_rows()
+    if rows:
+        st.table(rows)  # a real HTML table: st.dataframe draws on a canvas screen readers cannot read
+    else:
+        st.write("No calls recorded yet.")
+
+
+if __name__ == "__main__":  # `streamlit run` runs its script as __main__
+    main()

@@ -18,7 +18,7 @@ def demo(tmp_path_factory):
     project = tmp_path_factory.mktemp("demo")
     (project / "hackkit.toml").write_text(
         '[llm]\nmodel = "fake/echo"\n[llm.aliases]\nother = "fake/other"\n'
-        '[ui]\ntitle = "Ducks demo"\nrate_limit_per_minute = 6\n'
+        '[ui]\ntitle = "Ducks demo"\nrate_limit_per_minute = 6\nexamples = ["What is the first prize?"]\n'
     )
     write_sample_docs(project / "data")
     subprocess.run(
@@ -61,6 +61,22 @@ def test_a_question_over_the_documents_shows_the_answer_and_its_sources(page):
     source.locator("summary").click()  # a citation opens its chunk
     assert "room B12" in source.inner_text()
     page.locator("#stats").get_by_text("tokens").wait_for()
+
+
+def test_no_page_asset_is_fetched_from_the_internet(browser, demo):
+    outside = []
+    page = browser.new_page()
+    page.on(
+        "request",
+        lambda request: (
+            outside.append(request.url) if not request.url.startswith(("http://127.0.0.1", "data:", "blob:")) else None
+        ),
+    )
+    page.goto(demo[0], wait_until="domcontentloaded")
+    page.locator("#question textarea").wait_for()
+    page.wait_for_timeout(1000)
+    page.close()
+    assert outside == []
 
 
 def test_an_uploaded_file_is_ingested_and_cited(page, demo, tmp_path):

@@ -17,6 +17,7 @@ def demo(tmp_path_factory):
     project = tmp_path_factory.mktemp("streamlit-demo")
     (project / "hackkit.toml").write_text(
         '[llm]\nmodel = "fake/echo"\n[llm.aliases]\nother = "fake/other"\n[ui]\ntitle = "Ducks on Streamlit"\n'
+        'examples = ["What is the first prize?"]\n'
     )
     write_sample_docs(project / "data")
     subprocess.run(
@@ -58,6 +59,11 @@ def test_a_question_over_the_documents_shows_the_answer_and_its_sources(page):
     source.locator("summary").click()  # a citation opens its chunk
     source.get_by_text("room B12", exact=False).first.wait_for()
     page.get_by_text("tokens", exact=False).first.wait_for()
+
+
+def test_an_example_question_is_one_click(page):
+    page.get_by_role("button", name="What is the first prize?").click()
+    page.locator('[data-testid="stExpander"]', has_text="data/handbook.md").first.wait_for()
 
 
 def test_an_uploaded_file_is_ingested_and_cited(page, demo, tmp_path):

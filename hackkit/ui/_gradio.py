@@ -140,7 +140,10 @@ def launch_gradio(blocks: Any, host: str = "127.0.0.1", port: int = 7860, **kwar
     import gradio as gr
 
     threading.Thread(target=blocks.hackkit_app.warm_up, name="hackkit-warm-up", daemon=True).start()
-    theme = getattr(gr.themes, blocks.hackkit_theme.capitalize(), gr.themes.Soft)()
+    # System fonts: the themes' default Google Fonts are a page asset that cannot load offline.
+    theme = getattr(gr.themes, blocks.hackkit_theme.capitalize(), gr.themes.Soft)(
+        font=["system-ui", "-apple-system", "Segoe UI", "sans-serif"], font_mono=["ui-monospace", "monospace"]
+    )
     return blocks.launch(
         server_name=host, server_port=port, theme=theme, css=CSS, share=False, show_error=False, **kwargs
     )

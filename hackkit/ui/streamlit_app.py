@@ -74,7 +74,11 @@ def _chat(app: DemoApp, session: DemoSession) -> None:
     for message in state.messages:
         with st.chat_message(message["role"]):
             st.markdown(message["content"])
-    if question := st.chat_input("Ask a question"):
+    example = None
+    if app.ui.examples and not state.messages:
+        columns = st.columns(len(app.ui.examples))
+        example = next((e for column, e in zip(columns, app.ui.examples, strict=True) if column.button(e)), None)
+    if question := st.chat_input("Ask a question") or example:
         state.messages.append({"role": "user", "content": question})
         with st.chat_message("user"):
             st.markdown(question)

@@ -80,6 +80,7 @@ class DemoApp:
         self.default_model = model or self.client.default_model()
         self._index: Any = None
         self._lock = threading.Lock()
+        self._warming = threading.Lock()
 
     @property
     def banner(self) -> str | None:
@@ -117,6 +118,15 @@ class DemoApp:
 
     def warm_up(self) -> None:
         """Load the index and its embedding model now, so the first visitor does not wait for them."""
+        with self._warming:
+            self._warm_up()
+
+    def wait_until_warm(self) -> None:
+        """Let a warm-up in progress finish before answering (it holds what the answer needs)."""
+        with self._warming:
+            pass
+
+    def _warm_up(self) -> None:
         try:
             if self.has_documents():
                 index = self.index()
@@ -209,6 +219,7 @@ class DemoSession:
 
     def _answer(self, message: str, reply: Reply) -> Iterator[Reply]:
         cap = self.app.ui.max_tokens
+        self.app.wait_until_warm()
         if self.app.has_documents():
             from hackkit.rag import ask
 

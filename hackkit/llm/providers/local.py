@@ -219,9 +219,15 @@ class LocalProvider(Provider):
 
 
 _encoders: dict[str, Any] = {}
+_encoders_lock = threading.Lock()
 
 
 def _sentence_model(name: str) -> Any:
+    with _encoders_lock:  # two threads loading one model at once (a warm-up and a first visitor) would clash
+        return _load_sentence_model(name)
+
+
+def _load_sentence_model(name: str) -> Any:
     if name not in _encoders:
         if importlib.util.find_spec("sentence_transformers") is None:
             raise MissingDependencyError(

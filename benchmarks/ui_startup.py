@@ -22,6 +22,8 @@ from typing import Any
 
 from _common import summary, verdict
 
+from hackkit.cli.ui import streamlit_command  # the bare app starts exactly as `hackkit ui` starts ours
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from browser import ARGS, CHROMIUM, OFFLINE_ENV, free_port
 
@@ -42,27 +44,6 @@ st.title("Hello")
 if text := st.chat_input("Say something"):
     st.write("Echo: " + text)
 """
-
-
-def streamlit_command(script: str, port: int) -> list[str]:
-    """How `hackkit ui --backend streamlit` starts Streamlit, for the bare app."""
-    return [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        script,
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--global.developmentMode",
-        "false",
-    ]
 
 
 def time_to_page(browser: Any, command: list[str], cwd: Path, port: int, selector: str, timeout: float = 60) -> float:
@@ -104,7 +85,7 @@ def main() -> None:
             "#question textarea",
         ),
         "streamlit": (
-            lambda port: streamlit_command("hello_streamlit.py", port),
+            lambda port: streamlit_command("hello_streamlit.py", "127.0.0.1", port),
             STREAMLIT_INPUT,
             lambda port: [*hackkit_ui, str(port), "--backend", "streamlit"],
             STREAMLIT_INPUT,

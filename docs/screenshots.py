@@ -6,7 +6,6 @@ and saves docs/images/gradio.png and docs/images/streamlit.png.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -15,8 +14,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser import ARGS, CHROMIUM, OFFLINE_ENV, free_port, serve  # noqa: E402
-from documents import write_sample_docs  # noqa: E402
+from browser import ARGS, CHROMIUM, demo_project, free_port, serve  # noqa: E402
 
 
 def main() -> None:
@@ -26,18 +24,11 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp)
-        (project / "hackkit.toml").write_text(
+        demo_project(
+            project,
             '[llm]\nmodel = "fake/echo"\n[ui]\ntitle = "Hackathon helper"\n'
             'description = "Ask anything about the event: rules, schedule, '
-            'prizes, food."\n'
-        )
-        write_sample_docs(project / "data")
-        subprocess.run(
-            [sys.executable, "-m", "hackkit", "ingest"],
-            cwd=project,
-            check=True,
-            capture_output=True,
-            env={**OFFLINE_ENV, "PATH": "/usr/bin:/bin"},
+            'prizes, food."\n',
         )
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)

@@ -57,3 +57,19 @@ def serve(args: list[str], cwd: Path, port: int, timeout: float = 60) -> subproc
             time.sleep(0.2)
     process.kill()
     raise RuntimeError(f"the app did not answer on port {port} within {timeout} s")
+
+
+def demo_project(folder: Path, toml: str) -> Path:
+    """A project with ``toml`` as its hackkit.toml and the sample documents ingested."""
+    from documents import write_sample_docs
+
+    (folder / "hackkit.toml").write_text(toml)
+    write_sample_docs(folder / "data")
+    subprocess.run(
+        [sys.executable, "-m", "hackkit", "ingest"],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+        env={**OFFLINE_ENV, "PATH": "/usr/bin:/bin"},
+    )
+    return folder

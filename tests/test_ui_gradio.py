@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
-from browser import free_port, serve
-from documents import write_sample_docs
+from browser import demo_project, free_port, serve
 
 pytestmark = pytest.mark.browser
 
@@ -16,17 +12,10 @@ pytestmark = pytest.mark.browser
 def demo(tmp_path_factory):
     """A project with sample documents ingested, served by `hackkit ui` on a free port."""
     project = tmp_path_factory.mktemp("demo")
-    (project / "hackkit.toml").write_text(
+    demo_project(
+        project,
         '[llm]\nmodel = "fake/echo"\n[llm.aliases]\nother = "fake/other"\n'
-        '[ui]\ntitle = "Ducks demo"\nrate_limit_per_minute = 6\nexamples = ["What is the first prize?"]\n'
-    )
-    write_sample_docs(project / "data")
-    subprocess.run(
-        [sys.executable, "-m", "hackkit", "ingest"],
-        cwd=project,
-        check=True,
-        capture_output=True,
-        env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
+        '[ui]\ntitle = "Ducks demo"\nrate_limit_per_minute = 6\nexamples = ["What is the first prize?"]\n',
     )
     port = free_port()
     process = serve(["ui", "--port", str(port)], project, port)

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
-from browser import free_port, serve
-from documents import write_sample_docs
+from browser import demo_project, free_port, serve
 
 pytestmark = pytest.mark.browser
 
@@ -15,17 +11,10 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     project = tmp_path_factory.mktemp("streamlit-demo")
-    (project / "hackkit.toml").write_text(
+    demo_project(
+        project,
         '[llm]\nmodel = "fake/echo"\n[llm.aliases]\nother = "fake/other"\n[ui]\ntitle = "Ducks on Streamlit"\n'
-        'examples = ["What is the first prize?"]\n'
-    )
-    write_sample_docs(project / "data")
-    subprocess.run(
-        [sys.executable, "-m", "hackkit", "ingest"],
-        cwd=project,
-        check=True,
-        capture_output=True,
-        env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
+        'examples = ["What is the first prize?"]\n',
     )
     port = free_port()
     process = serve(["ui", "--backend", "streamlit", "--port", str(port)], project, port)

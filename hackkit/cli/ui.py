@@ -27,18 +27,14 @@ def ui(backend: str, host: str, port: int | None, model: str | None) -> None:
     launch_gradio(gradio_app(model=model), host=host, port=port)
 
 
-def run_streamlit(host: str, port: int, model: str | None) -> int:
-    """``streamlit run`` the entry module, offline-safe: no usage stats, no browser, bound to ``host``."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("hackkit.ui.streamlit_app")
-    assert spec is not None and spec.origin is not None
-    command = [
+def streamlit_command(script: str, host: str, port: int) -> list[str]:
+    """``streamlit run SCRIPT``, offline-safe: no usage stats, no browser, bound to ``host``."""
+    return [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        spec.origin,
+        script,
         "--server.address",
         host,
         "--server.port",
@@ -52,9 +48,16 @@ def run_streamlit(host: str, port: int, model: str | None) -> int:
         "--client.toolbarMode",
         "minimal",
     ]
+
+
+def run_streamlit(host: str, port: int, model: str | None) -> int:
+    import importlib.util
+
+    spec = importlib.util.find_spec("hackkit.ui.streamlit_app")
+    assert spec is not None and spec.origin is not None
     env = {**os.environ, "HACKKIT_UI_MODEL": model or "", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     try:
-        return subprocess.call(command, env=env)
+        return subprocess.call(streamlit_command(spec.origin, host, port), env=env)
     except KeyboardInterrupt:
         return 130
 

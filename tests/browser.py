@@ -7,7 +7,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,3 +75,19 @@ def demo_project(folder: Path, toml: str) -> Path:
         env={**OFFLINE_ENV, "PATH": "/usr/bin:/bin"},
     )
     return folder
+
+
+def open_page(browser: Any, url: str, question_box: str) -> Iterator[Any]:
+    """A fresh browser context on ``url``, ready once its question box is visible."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(url, wait_until="domcontentloaded")  # Gradio pages never reach "networkidle"
+    page.locator(question_box).wait_for(timeout=60_000)
+    yield page
+    context.close()
+
+
+def ask_in(page: Any, question_box: str, question: str) -> None:
+    box = page.locator(question_box)
+    box.fill(question)
+    box.press("Enter")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from browser import demo_project, free_port, serve
+from browser import ask_in, demo_project, free_port, open_page, serve
 
 pytestmark = pytest.mark.browser
 
@@ -23,20 +23,16 @@ def demo(tmp_path_factory):
     process.wait(timeout=10)
 
 
+QUESTION_BOX = '[data-testid="stChatInputTextArea"]'
+
+
 @pytest.fixture
 def page(browser, demo):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(demo[0], wait_until="domcontentloaded")
-    page.locator('[data-testid="stChatInputTextArea"]').wait_for(timeout=60_000)
-    yield page
-    context.close()
+    yield from open_page(browser, demo[0], QUESTION_BOX)
 
 
 def ask(page, question):
-    box = page.locator('[data-testid="stChatInputTextArea"]')
-    box.fill(question)
-    box.press("Enter")
+    ask_in(page, QUESTION_BOX, question)
 
 
 def test_a_question_over_the_documents_shows_the_answer_and_its_sources(page):

@@ -31,6 +31,7 @@ class Index:
         self.store = store or Store.for_settings(self.settings)
         self._bm25: tuple[int, BM25Index] | None = None
         self._vectors: tuple[int, tuple[list[str], np.ndarray] | None] | None = None
+        self._rows: dict[str, int] = {}  # chunk id -> row of the cached vectors
 
     @functools.cached_property
     def embedder(self) -> Embedder:
@@ -96,6 +97,7 @@ class Index:
             else:
                 data = self.store.collection.get(include=["embeddings"])
                 self._vectors = (version, (list(data["ids"]), np.asarray(data["embeddings"], dtype=np.float32)))
+                self._rows = {chunk_id: n for n, chunk_id in enumerate(data["ids"])}
         return self._vectors[1]
 
     def bm25_search(self, query: str, k: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
@@ -132,9 +134,8 @@ class Index:
         ids = [i for i, _ in ranked]
         matrix = self.vectors()
         if matrix is not None:
-            row = {chunk_id: n for n, chunk_id in enumerate(matrix[0])}
             query = np.asarray(vector, dtype=np.float32)
-            known = {**{i: float(matrix[1][row[i]] @ query) for i in ids if i in row}, **known}
+            known = {**{i: float(matrix[1][self._rows[i]] @ query) for i in ids if i in self._rows}, **known}
         missing = [i for i in ids if i not in known]
         data = self.store.collection.get(
             ids=ids, include=["documents", "metadatas"] + (["embeddings"] if missing else [])

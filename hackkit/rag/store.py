@@ -50,6 +50,11 @@ class FileRecord:
     ingested_at: float
 
 
+BUMP_VERSION = (  # every change to the files bumps it, which tells BM25 and the vector cache to rebuild
+    "INSERT INTO meta VALUES ('version', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+)
+
+
 class Manifest:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,10 +87,7 @@ class Manifest:
                 "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
                 [(r.path, r.hash, r.chunks, r.ingested_at) for r in records],
             )
-            self.db.execute(
-                "INSERT INTO meta VALUES ('version', '1') ON CONFLICT(key) "
-                "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-            )
+            self.db.execute(BUMP_VERSION)
 
     def record(self, record: FileRecord | None, remove: str | None = None) -> None:
         """Add or drop one file and bump the version in one transaction."""
@@ -97,10 +99,7 @@ class Manifest:
                     "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
                     (record.path, record.hash, record.chunks, record.ingested_at),
                 )
-            self.db.execute(
-                "INSERT INTO meta VALUES ('version', '1') ON CONFLICT(key) "
-                "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-            )
+            self.db.execute(BUMP_VERSION)
 
     @property
     def version(self) -> int:
@@ -110,10 +109,7 @@ class Manifest:
         with self.lock, self.db:
             self.db.execute("DELETE FROM files")
             self.db.execute("DELETE FROM meta WHERE key != 'version'")
-            self.db.execute(
-                "INSERT INTO meta VALUES ('version', '1') ON CONFLICT(key) "
-                "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-            )
+            self.db.execute(BUMP_VERSION)
 
     def close(self) -> None:
         self.db.close()

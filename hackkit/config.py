@@ -105,6 +105,7 @@ class RAGConfig(_Section):
     min_score: float = 0.3  # cosine similarity a chunk needs to be shown as a source
     reranker: str | None = None  # a sentence-transformers CrossEncoder, when one is installed
     model: str | None = None  # the chat model for answers; default: [llm] model
+    prompt: str = "rag-answer"  # the prompt template answers use (prompts/NAME.md overrides the built-in)
 
 
 Panel = Literal["sources", "upload", "compare", "usage", "model_picker"]
@@ -123,6 +124,7 @@ class UIConfig(_Section):
     rate_limit_per_minute: int = 10  # per visitor session, so a public demo cannot drain the key
     max_tokens: int = 512  # cap on every answer's length
     uploads_dir: str = "data/uploads"
+    prompt: str | None = None  # a prompt template whose system message and examples lead plain chats
 
 
 class Settings(_Section):

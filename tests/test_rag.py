@@ -193,6 +193,22 @@ def test_answers_cite_numbered_sources_and_admit_when_nothing_matches(project):
     assert ask("   ").text == NOT_FOUND
 
 
+def test_a_project_prompt_overrides_how_answers_are_asked_for(project):
+    ingest(["data"], Index())
+    (project / "prompts").mkdir()
+    (project / "prompts" / "rag-answer.md").write_text(
+        "---\nname: rag-answer\nversion: 2\nsystem: Antworte auf Deutsch.\n---\n"
+        "Fragen: {{ question }}\nQuellen:\n{{ sources }}\n"
+    )
+    index = Index()
+    ask("When does the demo start?", index)
+    sent = requests[-1].messages
+    assert sent[0]["content"] == "Antworte auf Deutsch."
+    assert sent[1]["content"].startswith("Fragen: When does the demo start?\nQuellen:\n[1] data/handbook.md")
+    row = index.client.ledger.recent(1)[0]
+    assert (row["prompt_name"], row["prompt_version"]) == ("rag-answer", "2")
+
+
 def test_streamed_answer_has_sources_before_text(project):
     ingest(["data"], Index())
     stream = ask("What is the first prize?", stream=True)

@@ -55,3 +55,35 @@ def test_offline_banner_only_for_the_local_model(isolated):
     assert app_for(isolated).banner is None
     (isolated / "hackkit.toml").write_text("schema_version = 1\n")
     assert DemoApp(load_settings(isolated)).banner == OFFLINE_BANNER
+
+
+def test_a_missing_key_is_named_with_the_model_that_answers_meanwhile(isolated, monkeypatch):
+    toml = '[llm]\nmodel = "mistral/mistral-small-latest"\n[llm.router.fallbacks]\n"*" = ["local/smollm2"]\n'
+    (isolated / "hackkit.toml").write_text(toml)
+    app = DemoApp(load_settings(isolated))
+    assert app.banner is not None
+    assert "MISTRAL_API_KEY is not set" in app.banner and "local/smollm2 answers" in app.banner
+    assert app.offline_model() == "local/smollm2"  # the warm-up loads it before the first question
+    monkeypatch.setenv("MISTRAL_API_KEY", "a-key")
+    keyed = DemoApp(load_settings(isolated))
+    assert keyed.banner is None and keyed.offline_model() is None
+
+
+def test_the_ui_prompt_leads_plain_chats(isolated):
+    (isolated / "prompts").mkdir()
+    (isolated / "prompts" / "assistant.md").write_text(
+        "---\nname: assistant\nversion: 1\nsystem: You are the Owl app's assistant.\n"
+        "examples:\n  - user: hi\n    assistant: Hoot!\n---\n{{ question }}\n"
+    )
+    session = app_for(isolated, '[ui]\nprompt = "assistant"\n').session()
+    list(session.send("who are you?"))
+    list(session.send("and again?"))
+    contents = [(m["role"], m["content"]) for m in requests[-1].messages]
+    assert contents == [
+        ("system", "You are the Owl app's assistant."),
+        ("user", "hi"),
+        ("assistant", "Hoot!"),
+        ("user", "who are you?"),
+        ("assistant", "Echo: who are you?"),
+        ("user", "and again?"),
+    ]

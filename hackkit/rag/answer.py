@@ -13,14 +13,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from hackkit.llm.types import ChatResponse, Message
+from hackkit.config import Settings, load_settings
+from hackkit.llm.prompts import RenderedPrompt, load_prompt
+from hackkit.llm.types import ChatResponse
 from hackkit.rag.index import Index
 
 NOT_FOUND = "I could not find this in your documents."
-SYSTEM = (
-    "Answer the question using only the numbered sources. Cite the sources you use like [1] or [2][3]. "
-    "If the sources do not contain the answer, say that the documents do not cover it. Be concise."
-)
+PROMPT = "rag-answer"  # hackkit/prompts/rag-answer.md; a project's prompts/rag-answer.md overrides it
 SNIPPET_CHARS = 240
 
 
@@ -112,12 +111,12 @@ def find_sources(
     ]
 
 
-def build_messages(question: str, sources: list[Source]) -> list[Message]:
+def build_messages(question: str, sources: list[Source], settings: Settings | None = None) -> RenderedPrompt:
+    """The ``[rag] prompt`` template (default ``rag-answer``) filled with numbered sources and the question."""
+    settings = settings or load_settings()
+    prompt = load_prompt(settings.rag.prompt, settings.resolve_path(settings.llm.prompts_dir))
     blocks = "\n\n".join(f"[{s.n}] {s.label}\n{s.text}" for s in sources)
-    return [
-        {"role": "system", "content": SYSTEM},
-        {"role": "user", "content": f"Sources:\n\n{blocks}\n\nQuestion: {question}"},
-    ]
+    return prompt.render(sources=blocks, question=question)
 
 
 def ask(
@@ -137,7 +136,7 @@ def ask(
     model = model or index.settings.rag.model
     if not sources:
         return AnswerStream(question, [], None) if stream else Answer(question, NOT_FOUND)
-    messages = build_messages(question, sources)
+    messages = build_messages(question, sources, index.settings)
     if stream:
         chat_stream = index.client.chat(messages, model, stream=True, **params)
         return AnswerStream(question, sources, iter(chat_stream), chat_stream)

@@ -30,6 +30,9 @@ OFFLINE_BANNER = (
     "Running offline on a small local model (SmolLM2-135M): answers are rough. "
     "Set MISTRAL_API_KEY or another provider's key for a stronger model."
 )
+MISSING_KEY_BANNER = (
+    "{variable} is not set, so {model} cannot answer: copy .env.example to .env and add your key ({until})."
+)
 POLITE_ERROR = "Sorry, the model could not answer just now. Please try again in a moment."
 RATE_LIMITED = "You are asking faster than this demo allows ({limit} questions a minute). Please wait a moment."
 
@@ -84,7 +87,40 @@ class DemoApp:
 
     @property
     def banner(self) -> str | None:
-        return OFFLINE_BANNER if self.default_model.startswith("local/") else None
+        if self.default_model.startswith("local/"):
+            return OFFLINE_BANNER
+        variable = self.missing_key()
+        if variable is None:
+            return None
+        fallbacks = self.fallbacks()
+        until = f"until then {', '.join(fallbacks)} answers" if fallbacks else "until then questions fail politely"
+        return MISSING_KEY_BANNER.format(variable=variable, model=self.default_model, until=until)
+
+    def fallbacks(self) -> list[str]:
+        router = self.settings.llm.router.fallbacks
+        return router.get(self.default_model) or router.get("*") or []
+
+    def offline_model(self) -> str | None:
+        """The local model that will answer: the default one, or the fallback while a key is missing."""
+        if self.default_model.startswith("local/"):
+            return self.default_model
+        if self.missing_key():
+            return next((m for m in self.fallbacks() if m.startswith("local/")), None)
+        return None
+
+    def missing_key(self) -> str | None:
+        """The key variable the default model's provider needs and does not have, if any."""
+        provider_name = self.default_model.partition("/")[0]
+        if "/" not in self.default_model:
+            return None
+        try:
+            provider = self.client.providers.get(provider_name)
+        except HackkitError:
+            return None
+        variable = getattr(provider, "key_variable", None)
+        if variable and getattr(provider, "key_required", False) and not self.settings.env(variable):
+            return str(variable)
+        return None
 
     @property
     def models(self) -> list[str]:
@@ -128,6 +164,8 @@ class DemoApp:
 
     def _warm_up(self) -> None:
         try:
+            if local := self.offline_model():  # the first load of SmolLM2 de-quantises it: seconds
+                self.client.providers.get("local").model(local.partition("/")[2])  # type: ignore[attr-defined]
             if self.has_documents():
                 index = self.index()
                 index.embedder.embed(["warm up"])
@@ -217,6 +255,18 @@ class DemoSession:
         self.history += [{"role": "user", "content": message}, {"role": "assistant", "content": reply.text}]
         yield reply
 
+    def _chat_messages(self, message: str) -> list[dict[str, Any]]:
+        """The conversation so far, led by the ``[ui] prompt`` template's system message and examples."""
+        user = {"role": "user", "content": message}
+        if not self.app.ui.prompt:
+            return [*self.history, user]
+        from hackkit.llm.prompts import load_prompt
+
+        settings = self.app.settings
+        prompt = load_prompt(self.app.ui.prompt, settings.resolve_path(settings.llm.prompts_dir))
+        lead = prompt.render(question=message).messages[:-1]
+        return [*lead, *self.history, user]
+
     def _answer(self, message: str, reply: Reply) -> Iterator[Reply]:
         cap = self.app.ui.max_tokens
         self.app.wait_until_warm()
@@ -231,9 +281,7 @@ class DemoSession:
                 yield reply
             response = stream.answer.response
         else:
-            chat = self.app.client.chat(
-                [*self.history, {"role": "user", "content": message}], self.model, stream=True, max_tokens=cap
-            )
+            chat = self.app.client.chat(self._chat_messages(message), self.model, stream=True, max_tokens=cap)
             for piece in chat:
                 reply.text += piece
                 yield reply

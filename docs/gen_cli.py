@@ -17,7 +17,7 @@ def render() -> str:
         for name in cli.list_commands(ctx):
             command = cli.get_command(ctx, name)
             assert command is not None
-            with click.Context(command, info_name=f"hackkit {name}", parent=ctx) as sub:
+            with click.Context(command, info_name=name, parent=ctx) as sub:
                 lines += [f"## hackkit {name}", "", "```text", command.get_help(sub), "```", ""]
     return "\n".join(lines)
 

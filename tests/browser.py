@@ -38,13 +38,19 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def serve(args: list[str], cwd: Path, port: int, timeout: float = 60) -> subprocess.Popen[bytes]:
-    """Start ``hackkit ARGS`` and wait until the port answers; the caller stops it."""
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("HACKKIT_")}
+def serve(
+    args: list[str], cwd: Path, port: int, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``hackkit ARGS`` (or ``env`` and a whole command line) and wait until the port answers.
+
+    The caller stops it. Provider keys and HACKKIT_ settings from the developer's shell are left out.
+    """
+    command = args if args[0].startswith("/") else [sys.executable, "-m", "hackkit", *args]
+    clean = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("HACKKIT_")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "hackkit", *args],
+        command,
         cwd=cwd,
-        env={**env, **OFFLINE_ENV},
+        env={**clean, **OFFLINE_ENV, **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

@@ -35,6 +35,7 @@ def cli() -> None:
     """hackkit: from an idea to a deployed, demo-ready LLM app in minutes.
 
     \b
+    New app: hackkit new my-app            (a tested demo project; hackkit update later)
     Start:   hackkit chat "hello"          (offline local model when no key is set)
     Check:   hackkit doctor
     Docs:    hackkit ingest data/ && hackkit ask "question"   (RAG, offline)
@@ -43,14 +44,14 @@ def cli() -> None:
 
     Demo:    hackkit ui [--backend streamlit]   (Gradio on 127.0.0.1:7860, Streamlit on :8501)
 
-    Not built yet: new, gateway serve (docs/roadmap.md).
+    Not built yet: gateway serve, finetune, deploy, pitch (docs/roadmap.md).
     """
 
 
 def _register() -> None:
-    from hackkit.cli import chat, doctor, ledger, prompts, rag, ui
+    from hackkit.cli import chat, doctor, ledger, new, prompts, rag, ui
 
-    for module in (chat, doctor, ledger, prompts, rag, ui):
+    for module in (new, chat, doctor, ledger, prompts, rag, ui):
         for command in module.COMMANDS:
             cli.add_command(command)
 

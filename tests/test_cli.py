@@ -78,6 +78,17 @@ def test_doctor_reports_and_suggests_fixes():
     assert result.returncode == 1  # an unreachable configured provider is a problem
 
 
+def test_doctor_names_the_missing_key_of_the_default_model_and_what_answers_meanwhile(isolated):
+    (isolated / "hackkit.toml").write_text(
+        '[llm]\nmodel = "anthropic/claude-haiku-4-5"\n[llm.router.fallbacks]\n"*" = ["local/smollm2"]\n'
+    )
+    checks = {c["name"]: c for c in json.loads(hackkit("doctor", "--json", "--offline").stdout)}
+    check = checks["default model"]
+    assert not check["ok"] and check["optional"]
+    assert "$ANTHROPIC_API_KEY is not set: local/smollm2 answers instead" in check["detail"]
+    assert "ANTHROPIC_API_KEY=" in check["fix"]
+
+
 def test_doctor_with_a_reachable_provider(wire):
     server = wire("openai")
     result = hackkit("doctor", env={"OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": server.url})

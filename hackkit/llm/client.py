@@ -108,6 +108,20 @@ class Client:
                 return model
         return OFFLINE_MODEL
 
+    def missing_key(self, model: str | None = None) -> str | None:
+        """The key variable that ``model``'s provider needs and does not have; None when all is set."""
+        model = model or self.default_model()
+        if "/" not in model:
+            return None  # an alias or deployment: its members are checked when called
+        try:
+            provider = self.providers.get(split_model_id(model)[0])
+        except HackkitError:
+            return None
+        variable = getattr(provider, "key_variable", None)
+        if variable and getattr(provider, "key_required", False) and not self.settings.env(variable):
+            return str(variable)
+        return None
+
     def default_embedding_model(self) -> str:
         if self.settings.env("HACKKIT_GATEWAY_URL"):
             return "gateway/default-embedding"

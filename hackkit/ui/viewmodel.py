@@ -110,17 +110,7 @@ class DemoApp:
 
     def missing_key(self) -> str | None:
         """The key variable the default model's provider needs and does not have, if any."""
-        provider_name = self.default_model.partition("/")[0]
-        if "/" not in self.default_model:
-            return None
-        try:
-            provider = self.client.providers.get(provider_name)
-        except HackkitError:
-            return None
-        variable = getattr(provider, "key_variable", None)
-        if variable and getattr(provider, "key_required", False) and not self.settings.env(variable):
-            return str(variable)
-        return None
+        return self.client.missing_key(self.default_model)
 
     @property
     def models(self) -> list[str]:

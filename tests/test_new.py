@@ -44,6 +44,7 @@ DEFAULT_FILES = {
     "prompts/assistant.md",
     "prompts/rag-answer.md",
     "pyproject.toml",
+    "render.yaml",
     "requirements.txt",
     "tests/conftest.py",
     "tests/test_app.py",
@@ -150,6 +151,18 @@ def test_interactive_prompts_take_answers_and_defaults(isolated: Path) -> None:
     assert "Apache License" in (isolated / "owl" / "LICENSE").read_text()
     assert 'team: "Team Owl"' in (isolated / "owl" / "pitch" / "pitch.yaml").read_text()
     assert "A study helper" in (isolated / "owl" / "README.md").read_text()
+
+
+def test_new_says_to_install_the_requirements_when_a_package_is_missing(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "streamlit" else real(name, *a))
+    result = new("owl", "--no-input", "--ui", "streamlit", "--no-git")
+    assert "pip install -r requirements.txt   # streamlit not installed here" in result.output
+    assert "pip install" not in new("bat", "--no-input", "--no-git").output  # Gradio and RAG are installed
 
 
 def test_no_answers_on_stdin_says_to_pass_no_input(isolated: Path) -> None:
@@ -286,6 +299,8 @@ def test_each_combination_is_configured_as_chosen(rendered: dict[int, Path], i: 
     assert "{{" not in (folder / "README.md").read_text() and "{%" not in (folder / "hackkit.toml").read_text()
     yaml.safe_load((folder / "pitch" / "pitch.yaml").read_text())
     yaml.safe_load((folder / ".github" / "workflows" / "ci.yml").read_text())
+    (service,) = yaml.safe_load((folder / "render.yaml").read_text())["services"]
+    assert service["name"] == f"combo-{i}" and service["runtime"] == "docker"
 
 
 @pytest.mark.slow
@@ -296,6 +311,25 @@ def test_each_ui_and_rag_combination_passes_its_own_tests(rendered: dict[int, Pa
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and "skipped" not in result.stdout
     assert not (rendered[i] / ".hackkit").exists()  # the tests worked in a copy
+
+
+def test_a_projects_tests_say_what_to_install_when_a_package_is_missing(
+    rendered: dict[int, Path], tmp_path: Path
+) -> None:
+    guard = tmp_path / "guard"
+    guard.mkdir()
+    (guard / "sitecustomize.py").write_text(  # as if gradio were not installed
+        "import sys\n"
+        "class NoGradio:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'gradio':\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}')\n"
+        "sys.meta_path.insert(0, NoGradio())\n"
+    )
+    i = next(i for i, c in enumerate(COMBINATIONS) if (c["ui"], c["rag"]) == ("gradio", False))
+    result = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], rendered[i], PYTHONPATH=str(guard))
+    assert result.returncode == 4
+    assert "gradio not installed: run pip install -r requirements.txt first" in result.stdout + result.stderr
 
 
 # -- hackkit update --------------------------------------------------------------------------

@@ -104,12 +104,22 @@ def _report(created: Any) -> None:
         click.echo(f"  note: {note}")
     run = "python app.py" if a["ui"] == "gradio" else "streamlit run app.py"
     steps = [f"cd {where}"]
+    if missing_packages(a):
+        steps.append(f"pip install -r requirements.txt   # {', '.join(missing_packages(a))} not installed here")
     if a["provider"] not in ("local", "ollama"):
         steps.append("cp .env.example .env      # and paste your key (until then: a small local model)")
     if a["rag"]:
         steps.append("hackkit ingest            # index the sample documents in data/")
     steps += [f"{run:<25} # the demo", "python -m pytest          # its tests, offline"]
     click.echo("\nNext:\n" + "\n".join(f"  {step}" for step in steps))
+
+
+def missing_packages(answers: dict[str, Any]) -> list[str]:
+    """What the project needs that this environment lacks."""
+    import importlib.util
+
+    needed = [answers["ui"], *(["chromadb", "sentence_transformers"] if answers["rag"] else [])]
+    return [name for name in needed if importlib.util.find_spec(name) is None]
 
 
 @click.command()

@@ -1,6 +1,7 @@
 """Offline test set-up: the fake provider answers, and tests run in a copy of the project, so your
 own .hackkit/ store, ledger and .env are never touched. No key and no network are needed."""
 
+import importlib
 import os
 import shutil
 from pathlib import Path
@@ -8,6 +9,21 @@ from pathlib import Path
 import pytest
 
 PROJECT = Path(__file__).resolve().parent.parent
+NEEDED = ["hackkit", "{{ cookiecutter.ui }}"{{ ', "chromadb", "sentence_transformers"' if cookiecutter.rag else "" }}]
+
+
+def _missing(names):
+    missing = []
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
+
+
+if missing := _missing(NEEDED):
+    pytest.exit(f"{', '.join(missing)} not installed: run pip install -r requirements.txt first", returncode=4)
 
 os.environ.update(
     HACKKIT_MODEL="fake/echo",  # hackkit's fake provider: answers "Echo: <the question>"

@@ -45,6 +45,16 @@ def template_defaults(template: Path | None = None) -> dict[str, Any]:
     return data
 
 
+def default_answer(spec: Any, answers: dict[str, Any]) -> Any:
+    """A ``cookiecutter.json`` default, rendered like cookiecutter does: Jinja over the answers so far."""
+    value = spec[0] if isinstance(spec, list) else spec
+    if isinstance(value, str) and "{{" in value:
+        import jinja2
+
+        value = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(value).render(cookiecutter=answers)
+    return value
+
+
 def choices(template: Path | None = None) -> dict[str, list[str]]:
     return {key: value for key, value in template_defaults(template).items() if isinstance(value, list)}
 

@@ -104,7 +104,7 @@ def test_answers_and_versions_are_recorded(isolated: Path) -> None:
     assert stored["answers"] == {
         "project_name": "Study buddy",
         "project_slug": "study-buddy",
-        "description": "Answers questions about our documents, with sources.",
+        "description": "A chat assistant that knows its job.",  # the default follows --no-rag
         "author": "The team",
         "ui": "streamlit",
         "rag": False,
@@ -136,8 +136,8 @@ def test_the_template_choices_match_the_cli(isolated: Path) -> None:
 
 
 def test_interactive_prompts_take_answers_and_defaults(isolated: Path) -> None:
-    # description, author, ui, rag, provider, licence: Enter keeps the default.
-    answers = "\n".join(["A study helper", "Team Owl", "streamlit", "n", "", "apache-2.0"]) + "\n"
+    # ui, rag, provider, licence, description, author: Enter keeps the default.
+    answers = "\n".join(["streamlit", "n", "", "apache-2.0", "A study helper", "Team Owl"]) + "\n"
     result = CliRunner().invoke(cli, ["new", "owl", "--no-git"], input=answers)
     assert result.exit_code == 0, result.output
     stored = yaml.safe_load((isolated / "owl" / project.ANSWERS_FILE).read_text())["answers"]

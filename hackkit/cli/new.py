@@ -14,13 +14,13 @@ CHOICES = {
     "provider": ["mistral", "openai", "anthropic", "ollama", "gateway", "local"],
     "license": ["mit", "apache-2.0", "bsd-3-clause", "none"],
 }
-QUESTIONS = {
-    "description": "One line for the app's header",
-    "author": "Team name (for the licence)",
+QUESTIONS = {  # asked in this order, which is cookiecutter.json's: a default may depend on earlier answers
     "ui": "Demo UI",
     "rag": "Answer questions over documents in data/ (RAG)?",
     "provider": "LLM provider (offline fallback: a small local model)",
     "license": "Licence",
+    "description": "One line for the app's header",
+    "author": "Team name (for the licence)",
 }
 
 
@@ -75,7 +75,7 @@ def new(
     answers = {key: value for key, value in given.items() if value is not None}
     for key in QUESTIONS:
         if key not in answers:
-            default = defaults[key][0] if isinstance(defaults[key], list) else defaults[key]
+            default = project.default_answer(defaults[key], answers)
             answers[key] = default if no_input else _ask(key, default, defaults[key])
     created = project.create(answers, output_dir, force=force, git=not no_git, template=template)
     _report(created)

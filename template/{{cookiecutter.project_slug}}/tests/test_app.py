@@ -4,6 +4,8 @@ from hackkit.errors import ServerError
 from hackkit.testing import enqueue
 from hackkit.ui.viewmodel import POLITE_ERROR
 
+QUESTION = {{ '"How are projects judged?"' if cookiecutter.rag else '"What can you do?"' }}
+
 
 def test_an_empty_question_asks_for_one(ask):
     reply = ask("   ")
@@ -12,22 +14,22 @@ def test_an_empty_question_asks_for_one(ask):
 
 
 def test_a_question_gets_an_answer(ask):
-    reply = ask("How are projects judged?")
+    reply = ask(QUESTION)
     assert reply.text and not reply.error
     assert reply.done
 
 
 def test_a_provider_error_reaches_the_visitor_as_a_polite_message(ask):
     enqueue(*[ServerError("the provider is down")] * 5)  # the first try and every retry fail
-    reply = ask("How are projects judged?")
+    reply = ask(QUESTION)
     assert reply.text == POLITE_ERROR
     assert reply.error
 
 
 def test_the_app_recovers_after_a_provider_error(ask):
     enqueue(*[ServerError("the provider is down")] * 5)
-    assert ask("How are projects judged?").error
-    assert not ask("How are projects judged?").error
+    assert ask(QUESTION).error
+    assert not ask(QUESTION).error
 {%- if cookiecutter.ui == "gradio" %}
 
 

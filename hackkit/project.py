@@ -234,6 +234,7 @@ def update(project: Path, *, template: Path | None = None) -> Updated:
     with tempfile.TemporaryDirectory(prefix="hackkit-update-") as scratch:
         fresh = render(answers, Path(scratch) / "render", template=template)
         worktree = Path(scratch) / "pristine"
+        _git(project, "worktree", "prune")  # forget worktrees of an update that was killed
         _git(project, "worktree", "add", "-q", str(worktree), TEMPLATE_BRANCH)
         try:
             _git(worktree, "rm", "-rq", "--ignore-unmatch", ".")

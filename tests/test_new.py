@@ -96,6 +96,14 @@ def test_the_default_project_has_exactly_these_files_committed_on_main_and_the_t
     assert "Created" in result.output and "hackkit ingest" in result.output
 
 
+def test_a_machine_without_a_git_identity_still_gets_its_first_commit(tmp_path: Path) -> None:
+    no_config = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
+    result = run([sys.executable, "-m", "hackkit", "new", "owl", "--no-input"], tmp_path, **no_config)
+    assert result.returncode == 0, result.stderr
+    log = subprocess.run(["git", "log", "--format=%an <%ae>"], cwd=tmp_path / "owl", capture_output=True, text=True)
+    assert log.stdout.strip() == "hackkit <hackkit@localhost>"
+
+
 def test_answers_and_versions_are_recorded(isolated: Path) -> None:
     new("study-buddy", "--no-input", "--ui", "streamlit", "--no-rag", "--provider", "local", "--license", "none")
     folder = isolated / "study-buddy"
@@ -335,9 +343,14 @@ def test_a_projects_tests_say_what_to_install_when_a_package_is_missing(
 # -- hackkit update --------------------------------------------------------------------------
 
 
+TEAM = {"GIT_AUTHOR_NAME": "Team", "GIT_AUTHOR_EMAIL": "team@example.com"}
+TEAM |= {"GIT_COMMITTER_NAME": "Team", "GIT_COMMITTER_EMAIL": "team@example.com"}
+
+
 def git(folder: Path, *args: str) -> str:
-    result = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, check=True)
-    return result.stdout
+    """git as the team runs it (with an identity, whatever this machine's git config says)."""
+    env = {**os.environ, **TEAM}
+    return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, check=True, env=env).stdout
 
 
 def edited_template(tmp_path: Path, edit: dict[str, tuple[str, str]]) -> Path:
@@ -357,8 +370,6 @@ def edited_template(tmp_path: Path, edit: dict[str, tuple[str, str]]) -> Path:
 def test_update_merges_the_template_fixes_into_a_project_the_team_edited(isolated: Path, tmp_path: Path) -> None:
     assert new("owl", "--no-input").exit_code == 0
     folder = isolated / "owl"
-    git(folder, "config", "user.email", "team@example.com")
-    git(folder, "config", "user.name", "Team")
     # The team's Friday: a new tab in app.py, their own documents, a bigger model.
     app = (folder / "app.py").read_text()
     (folder / "app.py").write_text(app.replace("if __name__", "# our own tab goes here\n\nif __name__"))

@@ -26,13 +26,23 @@ QUESTIONS = {  # asked in this order, which is cookiecutter.json's: a default ma
 
 @click.command()
 @click.argument("name")
-@click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    help="Where to create it.",
+)
 @click.option("--title", help="The app's title; default: NAME in words.")
 @click.option("--description", help="One line under the title.")
 @click.option("--author", help="The team's name, for the licence.")
 @click.option("--ui", type=click.Choice(CHOICES["ui"]), help="Demo UI [default: gradio].")
 @click.option("--rag/--no-rag", default=None, help="Answer over documents in data/ [default: --rag].")
-@click.option("--provider", type=click.Choice(CHOICES["provider"]), help="LLM provider [default: mistral].")
+@click.option(
+    "--provider",
+    type=click.Choice(CHOICES["provider"]),
+    help="LLM provider [default: mistral; the local model answers until its key is set].",
+)
 @click.option("--license", "license_", type=click.Choice(CHOICES["license"]), help="Licence [default: mit].")
 @click.option("--no-input", is_flag=True, help="Ask nothing: defaults for every choice not given.")
 @click.option("--force", is_flag=True, help="Write into an existing non-empty folder (its other files are kept).")
@@ -55,7 +65,7 @@ def new(
 ) -> None:
     """Create a project: a demo app over sample documents, its tests, deploy files and a pitch outline.
 
-    NAME is the folder and package name (lowercase, digits, hyphens), or a title such as "Study Buddy".
+    NAME is the folder's name (lowercase letters, digits, hyphens), or a title such as "Study Buddy".
     """
     from hackkit import project
 

@@ -177,22 +177,10 @@ def create(
     for key in TEXT_ANSWERS:
         if key in answers:
             check_text(key, str(answers[key]))
-    existed = (output_dir / answers["project_slug"]).is_dir()
     path = render(answers, output_dir, force=force, template=template)
     created = Created(path, answers, 0.0, committed=False)
     if git:
-        if (path / ".git").exists() or (existed and _inside_git(path)):
-            created.notes.append(
-                "The folder was already in a git repository, so nothing was committed and "
-                "`hackkit update` will not work here."
-            )
-        elif shutil.which("git") is None:
-            created.notes.append("git is not installed, so nothing was committed and `hackkit update` will not work.")
-        else:
-            _git(path, "init", "-q", "-b", "main")
-            _commit_all(path, f"hackkit new: template {__version__}")
-            _git(path, "branch", TEMPLATE_BRANCH)
-            created.committed = True
+        _commit_first_render(created)
     created.seconds = time.perf_counter() - started
     return created
 
@@ -256,8 +244,25 @@ def update(project: Path, *, template: Path | None = None) -> Updated:
     return Updated(old_version, __version__, changed, conflicts)
 
 
+def _commit_first_render(created: Created) -> None:
+    """``git init``, commit, and keep the pristine render on the template branch, where git allows."""
+    path = created.path
+    if shutil.which("git") is None:
+        created.notes.append("git is not installed, so nothing was committed and `hackkit update` will not work.")
+    elif _inside_git(path):  # like `cargo new`: a repository inside another one confuses git
+        created.notes.append(
+            "The folder is inside a git repository, so nothing was committed; `hackkit update` needs the "
+            "project in a repository of its own."
+        )
+    else:
+        _git(path, "init", "-q", "-b", "main")
+        _commit_all(path, f"hackkit new: template {__version__}")
+        _git(path, "branch", TEMPLATE_BRANCH)
+        created.committed = True
+
+
 def _inside_git(path: Path) -> bool:
-    return shutil.which("git") is not None and _git(path, "rev-parse", "--git-dir", check=False).returncode == 0
+    return _git(path, "rev-parse", "--git-dir", check=False).returncode == 0
 
 
 def _commit_all(path: Path, message: str) -> None:

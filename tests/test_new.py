@@ -230,6 +230,22 @@ def test_an_existing_folder_is_never_touched_without_force(isolated: Path) -> No
     assert "gradio_app" in (folder / "app.py").read_text()
 
 
+def test_inside_an_existing_repository_nothing_is_committed_and_it_says_why(isolated: Path) -> None:
+    git(isolated, "init", "-q")
+    result = new("owl", "--no-input")
+    assert result.exit_code == 0
+    assert "inside a git repository, so nothing was committed" in result.output
+    assert not (isolated / "owl" / ".git").exists()
+    assert "owl/" in git(isolated, "status", "--porcelain", "--untracked-files=normal")  # a plain folder to add
+
+
+def test_plain_cookiecutter_refuses_the_same_names(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(tmp_path), str(TEMPLATE)]
+    result = run([*command, "project_slug=gradio"], tmp_path)
+    assert result.returncode != 0 and "would shadow" in result.stdout + result.stderr
+    assert not (tmp_path / "gradio").exists()
+
+
 def test_an_empty_existing_folder_is_used(isolated: Path) -> None:
     (isolated / "owl").mkdir()
     assert new("owl", "--no-input").exit_code == 0

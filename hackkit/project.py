@@ -195,17 +195,36 @@ class Updated:
 
 def update(project: Path, *, template: Path | None = None) -> Updated:
     """Re-render with the installed hackkit and the stored answers, then merge into the current branch."""
+    project = project.resolve()
+    answers, old_version = _stored_answers(project)
+    _check_ready_to_merge(project)
+    message = f"hackkit update: template {old_version} -> {__version__}"
+    changed = _commit_fresh_render(project, answers, message, template)
+    if not changed:
+        return Updated(old_version, __version__, [], [])
+    merge = _git(
+        project, "merge", "--no-edit", "-m", f"Merge the hackkit {__version__} template", TEMPLATE_BRANCH, check=False
+    )
+    conflicts = _git(project, "diff", "--name-only", "--diff-filter=U").stdout.split() if merge.returncode else []
+    if merge.returncode and not conflicts:
+        raise HackkitError(f"git merge failed: {merge.stderr.strip() or merge.stdout.strip()}")
+    return Updated(old_version, __version__, changed, conflicts)
+
+
+def _stored_answers(project: Path) -> tuple[dict[str, Any], str]:
     import yaml
 
-    project = project.resolve()
-    answers_path = project / ANSWERS_FILE
-    if not answers_path.is_file():
+    path = project / ANSWERS_FILE
+    if not path.is_file():
         raise ConfigError(
             f"{project} has no {ANSWERS_FILE}, so it was not made by `hackkit new`.",
             hint="run hackkit update in the project's top folder",
         )
-    stored = yaml.safe_load(answers_path.read_text(encoding="utf-8")) or {}
-    answers, old_version = stored.get("answers") or {}, str(stored.get("template_version", "?"))
+    stored = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return stored.get("answers") or {}, str(stored.get("template_version", "?"))
+
+
+def _check_ready_to_merge(project: Path) -> None:
     if (
         not (project / ".git").exists()
         or _git(project, "rev-parse", "--verify", "-q", TEMPLATE_BRANCH, check=False).returncode
@@ -219,6 +238,9 @@ def update(project: Path, *, template: Path | None = None) -> Updated:
     if _git(project, "rev-parse", "-q", "--verify", "MERGE_HEAD", check=False).returncode == 0:
         raise ConfigError("A merge is in progress.", hint="finish it (git commit) or undo it (git merge --abort)")
 
+
+def _commit_fresh_render(project: Path, answers: dict[str, Any], message: str, template: Path | None) -> list[str]:
+    """Replace the template branch's files with a fresh render and commit; the files that changed."""
     with tempfile.TemporaryDirectory(prefix="hackkit-update-") as scratch:
         fresh = render(answers, Path(scratch) / "render", template=template)
         worktree = Path(scratch) / "pristine"
@@ -230,18 +252,10 @@ def update(project: Path, *, template: Path | None = None) -> Updated:
             _git(worktree, "add", "-A")
             changed = _git(worktree, "diff", "--cached", "--name-only").stdout.split()
             if changed:
-                _commit_all(worktree, f"hackkit update: template {old_version} -> {__version__}")
+                _commit_all(worktree, message)
         finally:
             _git(project, "worktree", "remove", "--force", str(worktree), check=False)
-    if not changed:
-        return Updated(old_version, __version__, [], [])
-    merge = _git(
-        project, "merge", "--no-edit", "-m", f"Merge the hackkit {__version__} template", TEMPLATE_BRANCH, check=False
-    )
-    conflicts = _git(project, "diff", "--name-only", "--diff-filter=U").stdout.split() if merge.returncode else []
-    if merge.returncode and not conflicts:
-        raise HackkitError(f"git merge failed: {merge.stderr.strip() or merge.stdout.strip()}")
-    return Updated(old_version, __version__, changed, conflicts)
+    return changed
 
 
 def _commit_first_render(created: Created) -> None:

@@ -89,8 +89,7 @@ def _default_model_check(client: Client) -> Check:
     variable = client.missing_key(model)
     if variable is None:
         return Check("default model", True, model)
-    fallbacks = client.settings.llm.router.fallbacks
-    meanwhile = fallbacks.get(model) or fallbacks.get("*") or []
+    meanwhile = client.router.fallbacks(model)
     detail = f"{model}, but ${variable} is not set: " + (
         f"{', '.join(meanwhile)} answers instead" if meanwhile else "calls to it fail"
     )

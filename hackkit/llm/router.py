@@ -129,6 +129,11 @@ class Router:
                 chain.extend(self.resolve(fallback))
         return list(dict.fromkeys(chain))
 
+    def fallbacks(self, name: str) -> list[str]:
+        """What answers when ``name``'s own models cannot: the chain after them."""
+        own = set(self.resolve(name))
+        return [model for model in self.chain(name) if model not in own]
+
     def attempts(self, name: str) -> AttemptLoop:
         return AttemptLoop(self, self.chain(name))
 

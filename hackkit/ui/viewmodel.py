@@ -92,20 +92,16 @@ class DemoApp:
         variable = self.missing_key()
         if variable is None:
             return None
-        fallbacks = self.fallbacks()
+        fallbacks = self.client.router.fallbacks(self.default_model)
         until = f"until then {', '.join(fallbacks)} answers" if fallbacks else "until then questions fail politely"
         return MISSING_KEY_BANNER.format(variable=variable, model=self.default_model, until=until)
-
-    def fallbacks(self) -> list[str]:
-        router = self.settings.llm.router.fallbacks
-        return router.get(self.default_model) or router.get("*") or []
 
     def offline_model(self) -> str | None:
         """The local model that will answer: the default one, or the fallback while a key is missing."""
         if self.default_model.startswith("local/"):
             return self.default_model
         if self.missing_key():
-            return next((m for m in self.fallbacks() if m.startswith("local/")), None)
+            return next((m for m in self.client.router.fallbacks(self.default_model) if m.startswith("local/")), None)
         return None
 
     def missing_key(self) -> str | None:

@@ -83,6 +83,16 @@ def demo_project(folder: Path, toml: str) -> Path:
     return folder
 
 
+def serve_demo(project: Path, toml: str, *args: str) -> Iterator[tuple[str, Path]]:
+    """``hackkit ui ARGS`` over a demo project (``toml``, sample documents ingested): yields (url, project)."""
+    demo_project(project, toml)
+    port = free_port()
+    process = serve(["ui", *args, "--port", str(port)], project, port)
+    yield f"http://127.0.0.1:{port}", project
+    process.terminate()
+    process.wait(timeout=10)
+
+
 def open_page(browser: Any, url: str, question_box: str) -> Iterator[Any]:
     """A fresh browser context on ``url``, ready once its question box is visible."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from browser import ask_in, demo_project, free_port, open_page, serve
+from browser import ask_in, free_port, open_page, serve, serve_demo
 
 pytestmark = pytest.mark.browser
 
@@ -12,16 +12,11 @@ pytestmark = pytest.mark.browser
 def demo(tmp_path_factory):
     """A project with sample documents ingested, served by `hackkit ui` on a free port."""
     project = tmp_path_factory.mktemp("demo")
-    demo_project(
+    yield from serve_demo(
         project,
         '[llm]\nmodel = "fake/echo"\n[llm.aliases]\nother = "fake/other"\n'
         '[ui]\ntitle = "Ducks demo"\nrate_limit_per_minute = 6\nexamples = ["What is the first prize?"]\n',
     )
-    port = free_port()
-    process = serve(["ui", "--port", str(port)], project, port)
-    yield f"http://127.0.0.1:{port}", project
-    process.terminate()
-    process.wait(timeout=10)
 
 
 QUESTION_BOX = "#question textarea"

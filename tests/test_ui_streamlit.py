@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from browser import ask_in, demo_project, free_port, open_page, serve
+from browser import ask_in, free_port, open_page, serve, serve_demo
 
 pytestmark = pytest.mark.browser
 
@@ -11,16 +11,13 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     project = tmp_path_factory.mktemp("streamlit-demo")
-    demo_project(
+    yield from serve_demo(
         project,
         '[llm]\nmodel = "fake/echo"\n[llm.aliases]\nother = "fake/other"\n[ui]\ntitle = "Ducks on Streamlit"\n'
         'examples = ["What is the first prize?"]\n',
+        "--backend",
+        "streamlit",
     )
-    port = free_port()
-    process = serve(["ui", "--backend", "streamlit", "--port", str(port)], project, port)
-    yield f"http://127.0.0.1:{port}", project
-    process.terminate()
-    process.wait(timeout=10)
 
 
 QUESTION_BOX = '[data-testid="stChatInputTextArea"]'

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from hackkit.project import Created
 
 # The choices, as in template/cookiecutter.json (a test checks they agree); the first is the default.
 # Adding one: add it there, here, and to the combinations in tests/test_new.py.
@@ -103,7 +106,7 @@ def _ask(key: str, default: Any, spec: Any) -> Any:
         raise click.UsageError("No answer on standard input: pass --no-input to take the defaults.") from None
 
 
-def _report(created: Any) -> None:
+def _report(created: Created) -> None:
     a = created.answers
     where = click.format_filename(str(created.path))
     summary = f"{a['ui']}, {'RAG' if a['rag'] else 'no RAG'}, {a['provider']}, licence {a['license']}"
@@ -114,8 +117,8 @@ def _report(created: Any) -> None:
         click.echo(f"  note: {note}")
     run = "python app.py" if a["ui"] == "gradio" else "streamlit run app.py"
     steps = [f"cd {where}"]
-    if missing_packages(a):
-        steps.append(f"pip install -r requirements.txt   # {', '.join(missing_packages(a))} not installed here")
+    if missing := missing_packages(a):
+        steps.append(f"pip install -r requirements.txt   # {', '.join(missing)} not installed here")
     if a["provider"] not in ("local", "ollama"):
         steps.append("cp .env.example .env      # and paste your key (until then: a small local model)")
     if a["rag"]:

@@ -55,7 +55,8 @@ class DeploymentConfig(_Section):
 
 
 class RouterConfig(_Section):
-    timeout: float = 60.0
+    timeout: float = 30.0  # seconds for one attempt (for a stream: until it starts, then between pieces)
+    deadline: float = 90.0  # seconds for the whole call, every retry and fallback, until an answer starts
     max_retries: int = 2
     backoff: float = 0.5
     max_backoff: float = 8.0

@@ -33,7 +33,7 @@ from hackkit.llm.types import ChatChunk, ChatRequest, ChatResponse, EmbedRespons
 if TYPE_CHECKING:
     from hackkit.config import ProviderConfig, Settings
 
-DEFAULT_TIMEOUT = 60.0
+DEFAULT_TIMEOUT = 30.0
 
 
 class StreamEnd(Exception):
@@ -75,6 +75,7 @@ class HTTPProvider(Provider):
     default_base_url = ""
     key_env: str | None = None
     key_required = True
+    structured_output = True  # every wire format here takes a JSON schema (Anthropic through a forced tool)
     stream_format = "sse"  # or "ndjson"
     chat_path = "/chat/completions"
     embed_path = "/embeddings"
@@ -196,7 +197,7 @@ class HTTPProvider(Provider):
         return self.base_url + path
 
     def _timeout(self, request_timeout: float | None) -> httpx.Timeout:
-        return _timeout(request_timeout or self.timeout)
+        return _timeout(round(request_timeout or self.timeout, 2))
 
     # -- sync ------------------------------------------------------------------------------
 
@@ -295,9 +296,36 @@ class HTTPProvider(Provider):
         return result
 
     def close(self) -> None:
+        """Close the sync client, and every event loop's async client (see ``_close_async``)."""
         if self._client is not None:
             self._client.close()
             self._client = None
+        clients, self._async_clients = list(self._async_clients.items()), weakref.WeakKeyDictionary()
+        for loop, client in clients:
+            _close_async(loop, client)
+
+    async def aclose(self) -> None:
+        running = asyncio.get_running_loop()
+        mine = self._async_clients.pop(running, None)
+        self.close()
+        if mine is not None:
+            await mine.aclose()
+
+
+def _close_async(loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient) -> None:
+    """Close an async client from sync code: on its loop if that loop still runs, else at once."""
+    if loop.is_closed():
+        return  # its connections died with their loop
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        loop.create_task(client.aclose())  # close() called from a coroutine without await
+    elif loop.is_running():
+        asyncio.run_coroutine_threadsafe(client.aclose(), loop)
+    else:
+        loop.run_until_complete(client.aclose())
 
 
 @functools.lru_cache(maxsize=64)

@@ -117,7 +117,9 @@ def test_trimming_never_leaves_an_orphan_tool_result():
 
 def test_a_long_chat_never_fails_on_length():
     client = Client(llm__model="fake/echo", llm__providers={"fake": {"context_window": 1000}})
-    history = [{"role": "user" if i % 2 == 0 else "assistant", "content": f"turn {i} " + "blah " * 300} for i in range(30)]
+    history = [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": f"turn {i} " + "blah " * 300} for i in range(30)
+    ]
     client.chat(history)
     assert estimate_tokens(requests[-1].messages) <= 1000
     assert requests[-1].messages[-1] == history[-1]  # the newest message goes whole

@@ -182,6 +182,7 @@ class AsyncChatStream(_StreamState):
     def __init__(self, client: Client, call: _Call) -> None:
         super().__init__(client, call)
         self._chunks: AsyncIterator[ChatChunk] | None = None
+        self._closing = False
 
     def __aiter__(self) -> AsyncIterator[str]:
         return self._texts()
@@ -207,8 +208,12 @@ class AsyncChatStream(_StreamState):
         return self._chunks
 
     async def aclose(self) -> None:
-        """Stop reading: the upstream request is closed and the call recorded as cancelled."""
-        if self._chunks is not None:
+        """Stop reading: the upstream request is closed and the call recorded as cancelled.
+
+        Safe to call twice, and while the loop's finaliser closes an abandoned ``async for``.
+        """
+        if self._chunks is not None and not self._closing:
+            self._closing = True
             await self._chunks.aclose()  # type: ignore[attr-defined]
 
     @property

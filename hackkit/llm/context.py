@@ -12,6 +12,8 @@ Context windows come from the table below (the providers' model pages), longest 
 
 from __future__ import annotations
 
+import functools
+
 from hackkit.errors import ContextTooLongError
 from hackkit.llm.types import Message, text_of
 
@@ -55,6 +57,7 @@ PROVIDER_WINDOWS: dict[str, int] = {
 UNKNOWN_WINDOW = 8_192
 
 
+@functools.lru_cache(maxsize=512)
 def known_context_window(provider: str, model: str, kind: str | None = None) -> int:
     """The context window of ``provider/model`` (``kind`` is the provider's implementation name)."""
     for candidate in (f"{provider}/{model}", f"{kind}/{model}" if kind else "", model):

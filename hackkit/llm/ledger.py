@@ -19,6 +19,7 @@ in an immediate transaction, so processes that open a new ledger at once apply i
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import sqlite3
 import threading
@@ -199,9 +200,13 @@ class Ledger:
             return True
         try:
             db = self._connection()
-            with _immediate(db):
-                for row in self._unwritten:  # rows differ in nothing but values; one statement
-                    db.execute(_insert_sql(row), tuple(row.values()))
+            if len(self._unwritten) == 1:  # the usual case: one statement, its own transaction
+                row = self._unwritten[0]
+                db.execute(_insert_sql(tuple(row)), tuple(row.values()))
+            else:
+                with _immediate(db):
+                    for row in self._unwritten:
+                        db.execute(_insert_sql(tuple(row)), tuple(row.values()))
         except (sqlite3.Error, OSError) as exc:
             self.last_error = exc
             del self._unwritten[: -self.MAX_UNWRITTEN]
@@ -258,8 +263,9 @@ class Ledger:
                 self._db = None
 
 
-def _insert_sql(row: dict[str, Any]) -> str:
-    return f"INSERT INTO calls ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
+@functools.lru_cache(maxsize=8)
+def _insert_sql(columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO calls ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
 
 def _now() -> str:

@@ -110,6 +110,7 @@ class Recorded:
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 128  # a burst of clients connecting at once (benchmarks, crowd tests) must not be reset
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hangs up (timeouts, resets the tests cause) is not worth a traceback."""

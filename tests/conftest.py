@@ -96,7 +96,8 @@ def make_client(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cal
             if key_variable:
                 monkeypatch.setenv(key_variable, "test-key")
         overrides.setdefault("llm__router__backoff", 0.01)
-        client = Client(load_settings(isolated, llm__providers=providers, **overrides))
+        transport = overrides.pop("async_transport", None)
+        client = Client(load_settings(isolated, llm__providers=providers, **overrides), async_transport=transport)
         clients.append(client)
         return client
 

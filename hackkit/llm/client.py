@@ -68,9 +68,14 @@ class _Call:
 class Client:
     """Holds settings, provider connections, the router's memory, the ledger and the cache."""
 
-    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+    def __init__(self, settings: Settings | None = None, *, async_transport: Any = None, **overrides: Any) -> None:
+        """``async_transport``: ``"aiohttp"`` (or a transport object) for async calls; default httpx."""
         self.settings = settings if settings is not None else load_settings(**overrides)
-        self.providers = ProviderPool(self.settings)
+        if isinstance(async_transport, str):
+            from hackkit.llm.providers._transport import make_transport
+
+            async_transport = make_transport(async_transport)
+        self.providers = ProviderPool(self.settings, async_transport)
         self.router = Router(self.settings)
         self._ledger: Ledger | None = None
         self._cache: ResponseCache | None = None

@@ -13,7 +13,7 @@ import importlib
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hackkit.errors import InvalidRequestError, UnknownModelError
 
@@ -100,6 +100,9 @@ class Provider:
         """``close`` from async code."""
         self.close()
 
+    def use_async_transport(self, transport: Any) -> None:
+        """Send async HTTP requests through ``transport``; providers that send none ignore it."""
+
 
 def register_provider(name: str, factory: ProviderFactory) -> None:
     """Make ``name/...`` model ids use ``factory(name, settings, config)``."""
@@ -132,8 +135,9 @@ def available_providers() -> set[str]:
 class ProviderPool:
     """One instance per provider name for a set of settings, built on first use."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, async_transport: Any = None) -> None:
         self.settings = settings
+        self.async_transport = async_transport  # None: each provider's default (httpx)
         self._instances: dict[str, Provider] = {}
         self._lock = threading.Lock()
 
@@ -147,7 +151,10 @@ class ProviderPool:
 
                 config = self.settings.llm.providers.get(name) or ProviderConfig()
                 factory = provider_factory(config.kind or name)
-                self._instances[name] = factory(name, self.settings, config)
+                provider = factory(name, self.settings, config)
+                if self.async_transport is not None:
+                    provider.use_async_transport(self.async_transport)
+                self._instances[name] = provider
             return self._instances[name]
 
     def close(self) -> None:

@@ -1,7 +1,7 @@
 """Adapters to other frameworks, each importing its framework only when used.
 
-LangChain (needs langchain-core): ``HackkitRetriever``, a retriever over the index; it also lives
-in ``hackkit.integrations.langchain``.
+LangChain (needs langchain-core): ``ChatHackkit``, a chat model over the client, and
+``HackkitRetriever``, a retriever over the index; both also live in ``hackkit.integrations.langchain``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 from hackkit.errors import MissingDependencyError
 
-__all__ = ["HackkitRetriever"]
+__all__ = ["ChatHackkit", "HackkitRetriever"]
 INSTALL_LANGCHAIN = 'pip install langchain-core (it comes with pip install "hackkit-llm[rag]")'
 
 

@@ -1,6 +1,7 @@
-"""hackkit for LangChain: a retriever over the project's index.
+"""hackkit for LangChain and LangGraph: a chat model over the client, a retriever over the index.
 
-    from hackkit.integrations.langchain import HackkitRetriever
+    from hackkit.integrations.langchain import ChatHackkit, HackkitRetriever
+    model = ChatHackkit(model="mistral/mistral-small-latest")   # routing, fallbacks, the ledger
     docs = HackkitRetriever(k=4).invoke("What is our pricing?")
 
 Importing this module imports langchain-core; ``hackkit.integrations`` alone does not.
@@ -8,6 +9,7 @@ Importing this module imports langchain-core; ``hackkit.integrations`` alone doe
 
 from __future__ import annotations
 
+from hackkit.integrations._lc_chat import ChatHackkit
 from hackkit.integrations._lc_retriever import HackkitRetriever
 
-__all__ = ["HackkitRetriever"]
+__all__ = ["ChatHackkit", "HackkitRetriever"]

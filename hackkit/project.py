@@ -189,26 +189,38 @@ def create(
 class Updated:
     old_version: str
     new_version: str
-    changed: list[str]
+    changed: list[str]  # what the template changed since it was last merged
     conflicts: list[str]
+    up_to_date: bool = False  # the template branch was merged into the current one already: nothing to do
 
 
 def update(project: Path, *, template: Path | None = None) -> Updated:
-    """Re-render with the installed hackkit and the stored answers, then merge into the current branch."""
+    """Re-render with the installed hackkit and the stored answers, then merge into the current branch.
+
+    Up to date means the template branch is merged into HEAD, not that the render is unchanged: after
+    a ``git merge --abort`` or a merge git refused, the next update merges the same commit again.
+    """
     project = project.resolve()
     answers, old_version = _stored_answers(project)
     _check_ready_to_merge(project)
-    message = f"hackkit update: template {old_version} -> {__version__}"
-    changed = _commit_fresh_render(project, answers, message, template)
-    if not changed:
-        return Updated(old_version, __version__, [], [])
+    _commit_fresh_render(project, answers, f"hackkit update: template {old_version} -> {__version__}", template)
+    if _template_is_merged(project):
+        return Updated(old_version, __version__, [], [], up_to_date=True)
+    changed = _git(project, "diff", "--name-only", f"HEAD...{TEMPLATE_BRANCH}").stdout.splitlines()
     merge = _git(
         project, "merge", "--no-edit", "-m", f"Merge the hackkit {__version__} template", TEMPLATE_BRANCH, check=False
     )
-    conflicts = _git(project, "diff", "--name-only", "--diff-filter=U").stdout.split() if merge.returncode else []
+    conflicts = _git(project, "diff", "--name-only", "--diff-filter=U").stdout.splitlines() if merge.returncode else []
     if merge.returncode and not conflicts:
-        raise HackkitError(f"git merge failed: {merge.stderr.strip() or merge.stdout.strip()}")
+        raise HackkitError(
+            f"git merge failed: {merge.stderr.strip() or merge.stdout.strip()}",
+            hint="do what git says (often: move the files it names out of the way), then run hackkit update again",
+        )
     return Updated(old_version, __version__, changed, conflicts)
+
+
+def _template_is_merged(project: Path) -> bool:
+    return _git(project, "merge-base", "--is-ancestor", TEMPLATE_BRANCH, "HEAD", check=False).returncode == 0
 
 
 def _stored_answers(project: Path) -> tuple[dict[str, Any], str]:
@@ -233,14 +245,14 @@ def _check_ready_to_merge(project: Path) -> None:
             f"{project} has no {TEMPLATE_BRANCH!r} git branch holding the pristine render.",
             hint="projects made by `hackkit new` have one; without it, compare with a fresh `hackkit new` by hand",
         )
-    if _git(project, "status", "--porcelain", "--untracked-files=no").stdout.strip():
-        raise ConfigError("The project has uncommitted changes.", hint="commit or stash them, then run hackkit update")
     if _git(project, "rev-parse", "-q", "--verify", "MERGE_HEAD", check=False).returncode == 0:
         raise ConfigError("A merge is in progress.", hint="finish it (git commit) or undo it (git merge --abort)")
+    if _git(project, "status", "--porcelain", "--untracked-files=no").stdout.strip():
+        raise ConfigError("The project has uncommitted changes.", hint="commit or stash them, then run hackkit update")
 
 
-def _commit_fresh_render(project: Path, answers: dict[str, Any], message: str, template: Path | None) -> list[str]:
-    """Replace the template branch's files with a fresh render and commit; the files that changed."""
+def _commit_fresh_render(project: Path, answers: dict[str, Any], message: str, template: Path | None) -> None:
+    """Replace the template branch's files with a fresh render, and commit them if they changed."""
     with tempfile.TemporaryDirectory(prefix="hackkit-update-") as scratch:
         fresh = render(answers, Path(scratch) / "render", template=template)
         worktree = Path(scratch) / "pristine"
@@ -250,12 +262,10 @@ def _commit_fresh_render(project: Path, answers: dict[str, Any], message: str, t
             _git(worktree, "rm", "-rq", "--ignore-unmatch", ".")
             shutil.copytree(fresh, worktree, dirs_exist_ok=True)
             _git(worktree, "add", "-A")
-            changed = _git(worktree, "diff", "--cached", "--name-only").stdout.split()
-            if changed:
+            if _git(worktree, "diff", "--cached", "--quiet", check=False).returncode:
                 _commit_all(worktree, message)
         finally:
             _git(project, "worktree", "remove", "--force", str(worktree), check=False)
-    return changed
 
 
 def _commit_first_render(created: Created) -> None:

@@ -141,12 +141,13 @@ def update(template: Path | None) -> None:
     """Bring this project up to the installed hackkit's template, merging with your changes (git).
 
     Run it in the project's folder with everything committed. Conflicts are left in the files like
-    any git merge: resolve them and `git commit`, or `git merge --abort` to undo.
+    any git merge: resolve them and `git commit`, or `git merge --abort` to undo (the next update
+    merges again). It is up to date once the template branch is merged into yours.
     """
     from hackkit import project
 
     result = project.update(Path.cwd(), template=template)
-    if not result.changed:
+    if result.up_to_date:
         click.echo(f"Already up to date with the hackkit {result.new_version} template.")
         return
     click.echo(f"Template {result.old_version} -> {result.new_version}: {len(result.changed)} file(s) changed.")

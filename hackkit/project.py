@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import keyword
 import re
 import shutil
 import subprocess
@@ -25,7 +26,9 @@ from hackkit.errors import ConfigError, HackkitError
 ANSWERS_FILE = ".hackkit-answers.yml"
 TEMPLATE_BRANCH = "hackkit-template"
 SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+MAX_NAME = 64
 RESERVED = {"hackkit", "gradio", "streamlit", "app", "test", "tests", "data", "prompts"}  # modules the app imports
+WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"{port}{n}" for port in ("com", "lpt") for n in range(10))}
 TEXT_ANSWERS = ("project_name", "description", "author")
 FALLBACK_IDENTITY = ("-c", "user.name=hackkit", "-c", "user.email=hackkit@localhost")
 
@@ -59,19 +62,69 @@ def choices(template: Path | None = None) -> dict[str, list[str]]:
     return {key: value for key, value in template_defaults(template).items() if isinstance(value, list)}
 
 
+def project_slug(name: str) -> str:
+    """The folder name for NAME (a name, or a title such as "Study Buddy"); a ConfigError says why not."""
+    slug = slug_of(name)
+    if _is_path(name) or not slug:
+        check_name(name)  # raises: a path, or nothing to keep; the message names what the team typed
+    check_name(slug)
+    return slug
+
+
 def check_name(slug: str) -> None:
-    """A project name must work as a folder, a Docker image and (with _ for -) a Python module."""
-    if not SLUG.fullmatch(slug) or len(slug) > 64:
-        raise ConfigError(
-            f"{slug!r} is not a valid project name.",
-            hint="use lowercase letters, digits and single hyphens, starting with a letter (for example: study-buddy)",
-        )
+    """A project name must work as a folder (on Windows too), a Docker image and (with _ for -) a Python module."""
+    if problem := name_problem(slug):
+        raise ConfigError(*problem)
+
+
+def name_problem(slug: str) -> tuple[str, str] | None:
+    """What is wrong with a project name, and the fix; None when it is fine.
+
+    template/hooks/pre_gen_project.py repeats this rule in the same words, so plain cookiecutter
+    refuses the same names (a test checks that the two agree).
+    """
     module = slug.replace("-", "_")
-    if module in RESERVED or not module.isidentifier():
-        raise ConfigError(
-            f"{slug!r} would shadow the module {module!r} that the app imports.",
-            hint=f"pick another name, e.g. {slug}-app",
+    if _is_path(slug):
+        parent, leaf = _split_path(slug)
+        return (
+            f"{slug!r} is a path; a project name is one folder name.",
+            f"pass the name {leaf!r} alone, and the folder to create it in with -o (here: -o {parent})",
         )
+    if not slug:
+        return "The project name is empty.", "give a name such as study-buddy"
+    if len(slug) > MAX_NAME:
+        return (
+            f"The project name is {len(slug)} characters long; the most is {MAX_NAME}.",
+            "pick a shorter name (the title can stay long)",
+        )
+    if not slug.isascii():
+        return (
+            f"{slug!r} is not ASCII; a project name is made of a-z, 0-9 and hyphens.",
+            "pick a name in those (for example: study-buddy); the title can be in any language",
+        )
+    if not SLUG.fullmatch(slug):
+        return (
+            f"{slug!r} is not a valid project name.",
+            "use lowercase letters, digits and single hyphens, starting with a letter (for example: study-buddy)",
+        )
+    another = f"pick another name, e.g. {slug}-app"
+    if slug in WINDOWS_DEVICES:
+        return f"{slug!r} is a device name on Windows, so no folder there can have it.", another
+    if keyword.iskeyword(module):
+        return f"{slug!r} is a Python keyword, so it cannot name a module.", another
+    if module in RESERVED:
+        return f"{slug!r} would shadow the module {module!r} that the app imports.", another
+    return None
+
+
+def _is_path(name: str) -> bool:
+    return "/" in name or "\\" in name
+
+
+def _split_path(name: str) -> tuple[str, str]:
+    """``../x`` -> ("..", "x"): the folder to create in, and the name."""
+    parent, separator, leaf = name.replace("\\", "/").rstrip("/").rpartition("/")
+    return parent or ("/" if separator else "."), leaf
 
 
 def check_text(key: str, value: str) -> None:
@@ -171,9 +224,9 @@ def create(
 ) -> Created:
     """``hackkit new``: validate, render, then commit the render and keep it on the template branch."""
     started = time.perf_counter()
-    slug = answers.get("project_slug") or slug_of(answers["project_name"])
+    slug = answers.get("project_slug") or project_slug(answers["project_name"])
     answers = {"year": str(datetime.date.today().year), **answers, "project_slug": slug}
-    check_name(answers["project_slug"])
+    check_name(slug)
     for key in TEXT_ANSWERS:
         if key in answers:
             check_text(key, str(answers[key]))

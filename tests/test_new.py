@@ -193,36 +193,6 @@ def test_no_answers_on_stdin_says_to_pass_no_input(isolated: Path) -> None:
 # -- names and folders -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("name", "message"),
-    [
-        ("9lives", "not a valid project name"),
-        ("!!!", "not a valid project name"),
-        ("gradio", "would shadow"),
-        ("hackkit", "would shadow"),
-        ("x" * 80, "not a valid project name"),
-    ],
-)
-def test_bad_names_are_refused_before_anything_is_written(isolated: Path, name: str, message: str) -> None:
-    result = new(name, "--no-input")
-    assert result.exit_code == 2
-    assert message in result.output and "fix:" in result.output
-    assert list(isolated.iterdir()) == [isolated / "hackkit.toml"]
-
-
-def test_a_title_becomes_a_slug(isolated: Path) -> None:
-    result = new("Study Buddy!", "--no-input", "--no-git")
-    assert result.exit_code == 0, result.output
-    toml = (isolated / "study-buddy" / "hackkit.toml").read_text()
-    assert 'title = "Study Buddy!"' in toml
-
-
-def test_quotes_in_a_description_are_refused(isolated: Path) -> None:
-    result = new("owl", "--no-input", "--description", 'say "hi"')
-    assert result.exit_code == 2 and "double quotes" in result.output
-    assert not (isolated / "owl").exists()
-
-
 def test_an_existing_folder_is_never_touched_without_force(isolated: Path) -> None:
     folder = isolated / "owl"
     folder.mkdir()
@@ -247,13 +217,6 @@ def test_inside_an_existing_repository_nothing_is_committed_and_it_says_why(isol
     assert "inside a git repository, so nothing was committed" in result.output
     assert not (isolated / "owl" / ".git").exists()
     assert "owl/" in git(isolated, "status", "--porcelain", "--untracked-files=normal")  # a plain folder to add
-
-
-def test_plain_cookiecutter_refuses_the_same_names(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(tmp_path), str(TEMPLATE)]
-    result = run([*command, "project_slug=gradio"], tmp_path)
-    assert result.returncode != 0 and "would shadow" in result.stdout + result.stderr
-    assert not (tmp_path / "gradio").exists()
 
 
 def test_an_empty_existing_folder_is_used(isolated: Path) -> None:

@@ -68,11 +68,12 @@ def new(
 ) -> None:
     """Create a project: a demo app over sample documents, its tests, deploy files and a pitch outline.
 
-    NAME is the folder's name (lowercase letters, digits, hyphens), or a title such as "Study Buddy".
+    NAME is the folder's name (lowercase letters, digits, hyphens; at most 64), or a title such as
+    "Study Buddy"; not a path: -o says where.
     """
     from hackkit import project
 
-    slug = project.slug_of(name)
+    slug = project.project_slug(name)  # a bad name is refused before any question
     defaults = project.template_defaults(template)
     given: dict[str, Any] = {
         "project_name": title or (name if name != slug else slug.replace("-", " ").capitalize()),
@@ -84,7 +85,6 @@ def new(
         "provider": provider,
         "license": license_,
     }
-    project.check_name(slug)
     answers = {key: value for key, value in given.items() if value is not None}
     for key in QUESTIONS:
         if key not in answers:

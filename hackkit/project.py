@@ -179,11 +179,20 @@ class Created:
 
 
 def context(answers: dict[str, Any]) -> dict[str, Any]:
-    """The cookiecutter context: the team's answers plus what hackkit fills in itself."""
+    """The cookiecutter context: the team's answers plus what hackkit fills in itself, all literal."""
     extra = {"__hackkit_version": __version__, "__hackkit_source": installed_from()}
     if torch := torch_version():
         extra["__torch_version"] = torch
-    return {**answers, **extra}
+    return {key: literal(value) for key, value in {**answers, **extra}.items()}
+
+
+def literal(value: Any) -> Any:
+    """``value`` written so that cookiecutter, which renders every answer as Jinja, gives it back unchanged.
+
+    Each ``{`` becomes the expression ``{{ "{" }}``: with no ``{`` left, no tag can start, and
+    ``}}`` or ``%}`` alone are plain text. So ``Ducks {{ 6*7 }}`` stays that, not ``Ducks 42``.
+    """
+    return value.replace("{", '{{ "{" }}') if isinstance(value, str) else value
 
 
 def render(answers: dict[str, Any], output_dir: Path, *, force: bool = False, template: Path | None = None) -> Path:

@@ -1,14 +1,21 @@
-"""``hackkit new``'s names: a bad one is refused with its own message and fix, before anything is written."""
+"""``hackkit new``'s names and free-text answers: a bad one is refused with its own message and fix,
+before anything is written; a good one comes out in the project exactly as it was typed."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
-from test_new import TEMPLATE, new, run
+import yaml
+from click.testing import CliRunner
+from test_new import TEMPLATE, files_of, git, new, run
 
 from hackkit import project
+from hackkit.cli import cli
+from hackkit.config import load_settings
+from hackkit.llm.prompts import load_prompt
 
 # A name, and how the message about it starts; None: the name is fine. Plain cookiecutter's hook
 # must agree with hackkit on every one (the hook repeats the rule on purpose, standard library only).
@@ -113,3 +120,55 @@ def test_quotes_in_a_description_are_refused(isolated: Path) -> None:
     result = new("owl", "--no-input", "--description", 'say "hi"')
     assert result.exit_code == 2 and "double quotes" in result.output
     assert not (isolated / "owl").exists()
+
+
+# -- template syntax in answers stays text ------------------------------------------------------
+
+# Text a team may well type. Cookiecutter renders every answer as Jinja: this used to become "Ducks 42".
+TITLE = "Ducks {{ 6*7 }} {# not a comment #} }}"
+PLAIN = {"--title": "Ducks PLAIN", "--description": "Answers PLAIN", "--author": "Team PLAIN"}
+TRICKY = {
+    "--title": TITLE,
+    "--description": "Questions in, {{ 2 + 2 }} answers out",
+    "--author": "Team {# anonymous #}",
+}
+
+
+def render_owl(where: str, answers: dict[str, str]) -> Path:
+    result = new("owl", "-o", where, "--no-input", "--no-git", *(part for item in answers.items() for part in item))
+    assert result.exit_code == 0, result.output
+    return Path(where) / "owl"
+
+
+def as_typed(text: str) -> str:
+    for flag, value in PLAIN.items():
+        text = text.replace(value, TRICKY[flag])
+    return text
+
+
+def test_template_syntax_in_answers_comes_out_literally_in_every_file(isolated: Path) -> None:
+    plain, tricky = render_owl("plain", PLAIN), render_owl("tricky", TRICKY)
+    assert files_of(plain) == files_of(tricky)
+    for name in files_of(plain) - {"prompts/assistant.md", "prompts/rag-answer.md"}:
+        assert (tricky / name).read_text() == as_typed((plain / name).read_text()), name
+    for name in ("assistant", "rag-answer"):  # Jinja again when the app runs: the model reads the text as typed
+        messages = [
+            load_prompt(name, folder / "prompts").render(question="q", sources="s").messages
+            for folder in (plain, tricky)
+        ]
+        assert messages[1] == [{**m, "content": as_typed(m["content"])} for m in messages[0]]
+        assert TITLE in messages[1][0]["content"]
+    assert load_settings(tricky).ui.title == TITLE
+    assert yaml.safe_load((tricky / project.ANSWERS_FILE).read_text())["answers"]["project_name"] == TITLE
+
+
+def test_an_update_re_renders_template_syntax_in_answers_literally_too(isolated: Path) -> None:
+    title = "Team {{ name }} {% raw %}"  # an unknown name and an unclosed tag: cookiecutter used to crash on them
+    assert new("owl", "--no-input", "--title", title).exit_code == 0
+    folder = isolated / "owl"
+    before = git(folder, "rev-parse", project.TEMPLATE_BRANCH)
+    os.chdir(folder)
+    result = CliRunner().invoke(cli, ["update"], catch_exceptions=False)
+    assert result.exit_code == 0 and "Already up to date" in result.output, result.output
+    assert git(folder, "rev-parse", project.TEMPLATE_BRANCH) == before  # the fresh render is the same
+    assert f"# {title}\n" in (folder / "README.md").read_text()

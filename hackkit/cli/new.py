@@ -69,7 +69,7 @@ def new(
     """Create a project: a demo app over sample documents, its tests, deploy files and a pitch outline.
 
     NAME is the folder's name (lowercase letters, digits, hyphens; at most 64), or a title such as
-    "Study Buddy"; not a path: -o says where.
+    "Study Buddy"; not a path: -o says where. Answers are kept as typed, braces included.
     """
     from hackkit import project
 

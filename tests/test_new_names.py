@@ -163,7 +163,7 @@ def test_template_syntax_in_answers_comes_out_literally_in_every_file(isolated: 
 
 
 def test_an_update_re_renders_template_syntax_in_answers_literally_too(isolated: Path) -> None:
-    title = "Team {{ name }} {% raw %}"  # an unknown name and an unclosed tag: cookiecutter used to crash on them
+    title = "Team {{ name }} {% raw %}"  # an unknown name, an unclosed tag: the render used to fail
     assert new("owl", "--no-input", "--title", title).exit_code == 0
     folder = isolated / "owl"
     before = git(folder, "rev-parse", project.TEMPLATE_BRANCH)

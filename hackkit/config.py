@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hackkit._compat import tomllib
 from hackkit.errors import ConfigError
+from hackkit.server.config import GatewayConfig
 
 CONFIG_FILE = "hackkit.toml"
 SCHEMA_VERSION = 1
@@ -29,6 +30,7 @@ ENV_SETTINGS = {
     "HACKKIT_CACHE": "llm.cache.enabled",
     "HACKKIT_EMBEDDING_MODEL": "rag.embedding_model",
     "HACKKIT_CHROMA_URL": "rag.chroma_url",
+    "HACKKIT_GATEWAY_DB": "gateway.db",
 }
 
 
@@ -133,6 +135,7 @@ class Settings(_Section):
     llm: LLMConfig = Field(default_factory=LLMConfig)
     rag: RAGConfig = Field(default_factory=RAGConfig)
     ui: UIConfig = Field(default_factory=UIConfig)
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
 
     # Where the settings came from; not part of the file.
     root: Path | None = Field(default=None, exclude=True)

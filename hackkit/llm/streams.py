@@ -32,6 +32,7 @@ class _StreamState:
         self._target: str | None = None
         self._assembler = StreamAssembler()
         self._cancelled = False
+        self.partial: ChatResponse | None = None  # what was seen, once the stream was cancelled
 
     @property
     def trying(self) -> str | None:
@@ -94,6 +95,7 @@ class _StreamState:
             seen.input_tokens or estimate_tokens(self.call.messages),
             max(seen.output_tokens, len(partial.text) // 4 + bool(partial.text)),
         )
+        self.partial = partial
         self.client._record_partial(self.call, target, partial, self._loop)
 
 

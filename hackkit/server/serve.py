@@ -85,7 +85,9 @@ def prepare(settings: Settings, host: str, port: int, workers: int, db: str | No
     from hackkit.server.catalog import Catalog
 
     catalog = Catalog(settings, Client(settings).router)
-    return Banner(f"http://{host}:{port}", catalog.describe(), store.url, where, workers)
+    from hackkit.server.store.postgres import masked
+
+    return Banner(f"http://{host}:{port}", catalog.describe(), masked(store.url), where, workers)
 
 
 def run(root: Path, host: str, port: int, workers: int, db: str | None, log_level: str = "warning") -> None:

@@ -27,7 +27,7 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/activate
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml $(VENV)/.demo-installed
-	$(PIP) install -e ".[local,rag,ui,dev]"
+	$(PIP) install -e ".[local,rag,ui,gateway,dev]"
 	touch $@
 
 demo: $(VENV)/.demo-installed  ## `hackkit new` a sample project, index its documents, serve its UI (offline)

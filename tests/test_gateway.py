@@ -440,3 +440,66 @@ def test_keys_act_on_a_running_gateway_through_admin_routes(gateway, monkeypatch
         sdk(gateway, rotated["key"]).chat.completions.create(
             model="small", messages=[{"role": "user", "content": "hi"}]
         )
+
+
+def test_a_rooms_keys_from_a_csv_with_printable_handouts(tmp_path, monkeypatch):
+    import stat
+
+    import numpy as np
+    import segno
+    import zxingcpp
+    from click.testing import CliRunner
+
+    from hackkit.cli import cli
+    from hackkit.server.handout import qr_svg
+
+    write_config(tmp_path, "[gateway.keys]\nbudget = 2.0\nrpm = 30\n")
+    (tmp_path / "teams.csv").write_text("team,budget,models\nDucks,5,small;big\n<script>alert(1)</script>,,\nOwls,,\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        cli, ["gateway", "keys", "create", "--from", "teams.csv", "--gateway-url", "http://10.0.0.5:8787", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    keys = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [k["team"] for k in keys] == ["Ducks", "<script>alert(1)</script>", "Owls"]
+    assert (keys[0]["budget_usd"], keys[0]["models"], keys[1]["budget_usd"], keys[1]["rpm"]) == (
+        5.0,
+        ["small", "big"],
+        2.0,
+        30,
+    )
+    markdown, page = (tmp_path / "handouts" / "handouts.md"), (tmp_path / "handouts" / "handouts.html")
+    for path in (markdown, page):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert all(k["key"] in path.read_text() for k in keys)
+    html_text = page.read_text()
+    assert "<script>alert(1)</script>" not in html_text and "&lt;script&gt;" in html_text
+    assert "HACKKIT_GATEWAY_URL=http://10.0.0.5:8787/v1" in markdown.read_text()
+    assert "http" not in html_text.split("<style>")[1].split("</style>")[0] and "<script" not in html_text
+    assert qr_svg("http://10.0.0.5:8787/v1") in html_text
+    image = segno.make("http://10.0.0.5:8787/v1", error="m").matrix  # the same code, as pixels
+    pixels = np.kron(1 - np.array(image, dtype=np.uint8), np.ones((8, 8), dtype=np.uint8)) * 255
+    pixels = np.pad(pixels, 32, constant_values=255)
+    assert [b.text for b in zxingcpp.read_barcodes(pixels)] == ["http://10.0.0.5:8787/v1"]
+
+
+def test_a_project_made_for_a_gateway_answers_through_it_and_prices_its_calls(gateway, tmp_path, monkeypatch):
+    from hackkit import project
+    from hackkit.config import load_settings
+    from hackkit.llm import Client
+
+    created = project.create(
+        {"project_name": "Via Gateway", "ui": "gradio", "rag": False, "provider": "gateway", "license": "mit"},
+        tmp_path,
+        git=False,
+    )
+    monkeypatch.setenv("HACKKIT_GATEWAY_URL", gateway.v1)
+    monkeypatch.setenv("HACKKIT_GATEWAY_KEY", gateway.key(team="Project"))
+    settings = load_settings(created.path)
+    with Client(settings) as client:
+        response = client.chat("hello from a generated project")
+        assert response.model_id == "gateway/default" and response.text == "Echo: hello from a generated project"
+        assert response.cost_usd == pytest.approx(
+            (response.usage.input_tokens * 1.0 + response.usage.output_tokens * 2.0) / 1_000_000
+        )
+    assert gateway.store.logs(team="Project")[-1]["model_asked"] == "small"

@@ -24,6 +24,7 @@ from hackkit.llm.types import (
     ChatResponse,
     EmbedResponse,
     Message,
+    Usage,
     as_messages,
 )
 
@@ -270,7 +271,7 @@ class Client:
         response.failures = list(loop.failures)
         response.fallback = self.router.is_fallback(call.model, target)
         response.latency_ms = (time.perf_counter() - call.started) * 1000
-        response.cost_usd = cost_usd(target, response.usage)
+        response.cost_usd = self.cost(target, response.usage)
         try:
             if call.schema is not None:
                 response.parsed = parse_structured(call.schema, response.text)
@@ -280,6 +281,14 @@ class Client:
             self.cache.put(call.cache_key(target), response)
         return response
 
+    def cost(self, model_id: str, usage: Usage) -> float | None:
+        """USD for ``usage`` on ``model_id``: the provider's own prices (a gateway's), else the price table."""
+        provider_name, name = split_model_id(model_id)
+        price = self.providers.get(provider_name).prices(name)
+        if price is None:
+            return cost_usd(model_id, usage)
+        return (usage.input_tokens * price[0] + usage.output_tokens * price[1]) / 1_000_000
+
     def _record_partial(self, call: _Call, target: str, partial: ChatResponse, loop: AttemptLoop) -> None:
         """A stream its caller stopped reading: a ``cancelled`` row with what was seen, priced."""
         partial.provider, partial.model_id = target.partition("/")[0], target
@@ -287,7 +296,7 @@ class Client:
         partial.failures = list(loop.failures)
         partial.fallback = self.router.is_fallback(call.model, target)
         partial.latency_ms = (time.perf_counter() - call.started) * 1000
-        partial.cost_usd = cost_usd(target, partial.usage)
+        partial.cost_usd = self.cost(target, partial.usage)
         self._record(self._row(call, target, partial, attempts=len(loop.failures) + 1, status="cancelled"))
 
     def _row(self, call: _Call, target: str, response: ChatResponse, attempts: int, status: str = "ok") -> CallRecord:
@@ -469,7 +478,7 @@ class Client:
     def _embedded(self, call: _Call, target: str, result: EmbedResponse) -> EmbedResponse:
         result.provider, _, _ = target.partition("/")
         result.latency_ms = (time.perf_counter() - call.started) * 1000
-        result.cost_usd = cost_usd(target, result.usage)
+        result.cost_usd = self.cost(target, result.usage)
         self._record(
             CallRecord(
                 model=target,

@@ -32,7 +32,7 @@ BUILTIN: dict[str, str] = {
     "deepseek": _OPENAI,
     "vllm": _OPENAI,
     "lmstudio": _OPENAI,
-    "gateway": _OPENAI,
+    "gateway": "hackkit.llm.providers.gateway:GatewayProvider",
     "compatible": _OPENAI,
     "mistral": "hackkit.llm.providers.mistral:MistralProvider",
     "anthropic": "hackkit.llm.providers.anthropic:AnthropicProvider",
@@ -99,6 +99,10 @@ class Provider:
     async def aclose(self) -> None:
         """``close`` from async code."""
         self.close()
+
+    def prices(self, model: str) -> tuple[float, float] | None:
+        """USD per million (input, output) tokens when the provider knows them (a gateway does); else the table."""
+        return None
 
     def use_async_transport(self, transport: Any) -> None:
         """Send async HTTP requests through ``transport``; providers that send none ignore it."""

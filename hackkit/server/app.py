@@ -153,7 +153,7 @@ class GatewayApp:
     async def _refused(self, scope: Scope, error: ApiError, request_id: str) -> None:
         route = LOGGED.get(scope["path"].rstrip("/"))
         if route is not None:
-            await self.gateway.log_refusal(None, route, error, request_id)
+            await self.gateway.log_refusal(route, error, request_id)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -35,7 +35,7 @@ from hackkit.llm.client import Client
 from hackkit.llm.context import estimate_tokens
 from hackkit.llm.types import ChatResponse, Usage
 from hackkit.server import openai_format as fmt
-from hackkit.server.catalog import Catalog, Exposed
+from hackkit.server.catalog import DEFAULT_ALIASES, Catalog, Exposed
 from hackkit.server.errors import ApiError, invalid_key
 from hackkit.server.store import AdmissionRequest, KeyRecord, Settlement, SQLStore, hash_key
 
@@ -158,6 +158,7 @@ class Gateway:
                     "created": 0,
                     "owned_by": "hackkit-gateway",
                     "description": model.description,
+                    "aliases": [a for a, field in DEFAULT_ALIASES.items() if getattr(self.catalog, field) == name],
                     "pricing": {"input": price[0], "output": price[1], "unit": "USD per million tokens"}
                     if price
                     else None,
@@ -310,11 +311,14 @@ class Gateway:
 
     # -- the log ----------------------------------------------------------------------------
 
-    async def log_refusal(self, caller: Caller | None, route: str, error: ApiError, request_id: str) -> None:
+    async def log_refusal(self, route: str, error: ApiError, request_id: str) -> None:
+        """A refused request's row: under its team when the key was known (a 429), else under none."""
+        key: KeyRecord | None = getattr(error, "key", None)
         row = {
             "request_id": request_id,
             "ts": time.time(),
-            "key_id": "admin" if caller and caller.admin else None,
+            "team": key.team if key else None,
+            "key_id": key.id if key else None,
             "route": route,
             "status": "refused",
             "http_status": error.status,

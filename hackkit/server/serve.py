@@ -78,6 +78,12 @@ def prepare(settings: Settings, host: str, port: int, workers: int, db: str | No
             raise MissingDependencyError(f"{what} (the gateway's web server and upstream client)", INSTALL_GATEWAY)
     if workers < 1:
         raise ConfigError("--workers must be at least 1.")
+    for table in ("prompts", "policies"):
+        if getattr(settings.gateway, table):
+            raise ConfigError(
+                f"[gateway.{table}] is not built yet, so the gateway would ignore it.",
+                hint=f"remove [gateway.{table}] for now (docs/roadmap.md says what is coming)",
+            )
     store = open_gateway_store(settings, db)
     store.close()
     _, where = admin_key(settings)
@@ -85,7 +91,9 @@ def prepare(settings: Settings, host: str, port: int, workers: int, db: str | No
     from hackkit.server.catalog import Catalog
 
     catalog = Catalog(settings, Client(settings).router)
-    return Banner(f"http://{host}:{port}", catalog.describe(), store.url, where, workers)
+    from hackkit.server.store.postgres import masked
+
+    return Banner(f"http://{host}:{port}", catalog.describe(), masked(store.url), where, workers)
 
 
 def run(root: Path, host: str, port: int, workers: int, db: str | None, log_level: str = "warning") -> None:

@@ -299,12 +299,16 @@ class SQLStore:
 
     # -- schema ---------------------------------------------------------------------------
 
-    def migrate(self) -> list[str]:
-        """Apply the migrations this store lacks, once, even when several processes start at once."""
+    def migrate(self, upto: int | None = None) -> list[str]:
+        """Apply the migrations this store lacks, once, even when several processes start at once.
+
+        ``upto``: only the first so many (to build an old store in a test of the upgrade).
+        """
         applied = []
         with self.transaction():
+            self._lock_migrations()  # PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against itself
             self.execute(f"CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied {self.dialect.real})")
-        for name, statements in migrations(self.dialect):
+        for name, statements in migrations(self.dialect)[:upto]:
             with self.transaction():
                 self._lock_migrations()
                 if self.one("SELECT 1 FROM _migrations WHERE name = ?", (name,)) is None:
@@ -463,18 +467,26 @@ class SQLStore:
             if request.admin is not None:
                 self.lock_name(request.admin.id)
             key = request.admin or self._locked_key(request.key_hash)
-            check_key(key, request)
-            reserve_nano, reserve_tokens = request.worst_case(key)
-            limits = self._check_windows(key, request, reserve_tokens)
-            if request.admin is None:
-                self._check_budget(key, request, reserve_nano)
-                self.execute(
-                    "INSERT INTO reservations VALUES (?, ?, ?, ?)",
-                    (request.request_id, key.id, reserve_nano, request.now + request.ttl),
-                )
+            try:
+                return self._admit(key, request)
+            except ApiError as refusal:
+                refusal.key = key  # type: ignore[attr-defined]  # so the refusal is logged under its team
+                raise
+
+    def _admit(self, key: KeyRecord, request: AdmissionRequest) -> Admission:
+        """The checks and the reservation, inside admit's transaction."""
+        check_key(key, request)
+        reserve_nano, reserve_tokens = request.worst_case(key)
+        limits = self._check_windows(key, request, reserve_tokens)
+        if request.admin is None:
+            self._check_budget(key, request, reserve_nano)
             self.execute(
-                "INSERT INTO rate_events VALUES (?, ?, ?, ?)", (request.request_id, key.id, request.now, reserve_tokens)
+                "INSERT INTO reservations VALUES (?, ?, ?, ?)",
+                (request.request_id, key.id, reserve_nano, request.now + request.ttl),
             )
+        self.execute(
+            "INSERT INTO rate_events VALUES (?, ?, ?, ?)", (request.request_id, key.id, request.now, reserve_tokens)
+        )
         return Admission(key, limits, request.answer_cap(key), reserve_nano)
 
     def authenticate(self, key_hash: str, now: float | None = None) -> KeyRecord:
@@ -600,7 +612,7 @@ class SQLStore:
             f"SELECT {groups[by]} AS {by}, COUNT(*) AS requests, "
             "SUM(CASE WHEN status = 'ok' THEN 0 ELSE 1 END) AS errors, "
             "COALESCE(SUM(input_tokens), 0) AS input_tokens, COALESCE(SUM(output_tokens), 0) AS output_tokens, "
-            f"COALESCE(SUM(cost_nano), 0) AS cost_nano FROM requests {where} "
+            f"CAST(COALESCE(SUM(cost_nano), 0) AS BIGINT) AS cost_nano FROM requests {where} "
             f"GROUP BY {groups[by]} ORDER BY {groups[by]}"
         )
         rows = self.rows(sql, (since,) if since else ())
@@ -616,7 +628,7 @@ class SQLStore:
         return self.rows(
             "SELECT team, model_asked AS model, status, COUNT(*) AS requests, "
             "COALESCE(SUM(input_tokens), 0) AS input_tokens, COALESCE(SUM(output_tokens), 0) AS output_tokens, "
-            "COALESCE(SUM(cost_nano), 0) AS cost_nano FROM requests GROUP BY team, model_asked, status"
+            "CAST(COALESCE(SUM(cost_nano), 0) AS BIGINT) AS cost_nano FROM requests GROUP BY team, model_asked, status"
         )
 
     def latency_buckets(self, column: str, bounds: Sequence[float]) -> tuple[list[int], float, int]:

@@ -1,5 +1,10 @@
 """The gateway benchmark's figures: one table per scenario, the ratios, the targets, teams served, JSON.
 
+Every scenario runs in rounds, each round measuring every target back to back, so a shared
+machine's drift hits them all alike. A table row sums its rounds (requests/s over all of them, CPU
+over all answers; p50 and p99 are the median round's); a ratio is the median of the rounds'
+ratios, printed with their spread, so one lucky round cannot pass.
+
 Targets (one worker each, this run): the gateway adds under 1 ms to the direct p50 at
 concurrency 1; serves at least 10x LiteLLM's requests/s at concurrency 32, streamed and not;
 spends at most 1.5 ms of CPU per request (its database's CPU included) in every scenario; its
@@ -10,6 +15,8 @@ gets an answer that came from the upstream.
 from __future__ import annotations
 
 import json
+import statistics
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -72,15 +79,57 @@ class Memory:
 @dataclass
 class Run:
     header: dict[str, Any]
-    rows: list[Row] = field(default_factory=list)
+    rounds: list[list[Row]] = field(default_factory=list)  # each round: one row per target and scenario
     memory: list[Memory] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
 
+    @property
+    def rows(self) -> list[Row]:
+        """One row per target and scenario, its rounds combined."""
+        groups: dict[tuple[tuple[str, str, int], tuple[int, bool]], list[Row]] = {}
+        for row in (row for rows in self.rounds for row in rows):
+            groups.setdefault((row.endpoint, row.scenario), []).append(row)
+        return [combine(samples) for samples in groups.values()]
+
     def find(self, target: str, store: str, workers: int, concurrency: int, stream: bool) -> Row | None:
-        for row in self.rows:
-            if row.endpoint == (target, store, workers) and row.scenario == (concurrency, stream):
-                return row
-        return None
+        return find(self.rows, (target, store, workers), (concurrency, stream))
+
+    def over_rounds(self, figure: Callable[[list[Row]], float | None]) -> tuple[float, list[float]] | None:
+        """The median over rounds of ``figure`` (computed on one round's rows), and every round's value."""
+        values = [value for rows in self.rounds if (value := figure(rows)) is not None]
+        return (statistics.median(values), values) if values else None
+
+
+def find(rows: list[Row], endpoint: tuple[str, str, int], scenario: tuple[int, bool]) -> Row | None:
+    return next((row for row in rows if row.endpoint == endpoint and row.scenario == scenario), None)
+
+
+def combine(samples: list[Row]) -> Row:
+    """Rounds summed: req/s over all of them, CPU over all answers, the median round's p50 and p99."""
+    requests, seconds = sum(s.requests for s in samples), sum(s.seconds for s in samples)
+    answers = max(requests, 1)
+
+    def per_answer(name: str) -> float:
+        return sum(getattr(s, name) * max(s.requests, 1) for s in samples) / answers
+
+    last = samples[-1]
+    return Row(
+        *(last.target, last.store, last.workers, last.concurrency, last.stream),
+        requests=requests,
+        seconds=seconds,
+        rps=requests / seconds if seconds else 0.0,
+        p50_ms=statistics.median(s.p50_ms for s in samples),
+        p99_ms=statistics.median(s.p99_ms for s in samples),
+        errors=sum(s.errors for s in samples),
+        cpu_ms=per_answer("cpu_ms"),
+        db_cpu_ms=per_answer("db_cpu_ms"),
+        rss_mb=last.rss_mb,
+        db_rss_mb=last.db_rss_mb,
+        upstream_cpu_ms=per_answer("upstream_cpu_ms"),
+        load_cpu_ms=per_answer("load_cpu_ms"),
+        upstream_requests=sum(s.upstream_requests for s in samples),
+        load_average=statistics.fmean(s.load_average for s in samples),
+    )
 
 
 def scenario_name(concurrency: int, stream: bool) -> str:
@@ -102,23 +151,41 @@ def print_tables(run: Run) -> None:
             )
 
 
+FIGURES: dict[str, tuple[str, Callable[[Row, Row], float]]] = {  # name: (compared with, figure(mine, theirs))
+    "added_p50_ms": ("direct", lambda mine, base: mine.p50_ms - base.p50_ms),
+    "rps_vs_direct": ("direct", lambda mine, base: mine.rps / base.rps),
+    "rps_vs_litellm": ("litellm", lambda mine, peer: mine.rps / peer.rps),
+    "p50_vs_litellm": ("litellm", lambda mine, peer: mine.p50_ms / peer.p50_ms),
+    "cpu_vs_litellm": ("litellm", lambda mine, peer: mine.cpu_ms / peer.cpu_ms),
+}
+
+
 def ratios(run: Run) -> list[dict[str, Any]]:
-    """Each gateway row against direct (added p50, throughput) and against LiteLLM with as many workers."""
+    """Each target against direct (added p50, throughput) and LiteLLM with as many workers: medians of rounds."""
     found = []
     for row in run.rows:
         if row.target == "direct":
             continue
-        base = run.find("direct", "-", 1, row.concurrency, row.stream)
-        peer = run.find("litellm", "-", row.workers, row.concurrency, row.stream)
         entry: dict[str, Any] = {"target": row.target, "store": row.store, "workers": row.workers}
         entry |= {"concurrency": row.concurrency, "stream": row.stream}
-        if base:
-            entry |= {"added_p50_ms": row.p50_ms - base.p50_ms, "rps_vs_direct": row.rps / base.rps}
-        if peer and row.target != "litellm":
-            entry |= {"rps_vs_litellm": row.rps / peer.rps, "p50_vs_litellm": row.p50_ms / peer.p50_ms}
-            entry |= {"cpu_vs_litellm": row.cpu_ms / peer.cpu_ms}
+        for name, (peer, _) in FIGURES.items():
+            found_ratio = figure_over_rounds(run, row, name) if peer != row.target else None
+            if found_ratio:
+                entry[name], entry[name + "_rounds"] = found_ratio
         found.append(entry)
     return found
+
+
+def figure_over_rounds(run: Run, row: Row, name: str) -> tuple[float, list[float]] | None:
+    """A figure of ``FIGURES`` for ``row`` in each round, against its peer in that round: median, and all."""
+    peer_target, figure = FIGURES[name]
+    peer = ("direct", "-", 1) if peer_target == "direct" else (peer_target, "-", row.workers)
+
+    def one_round(rows: list[Row]) -> float | None:
+        mine, theirs = find(rows, row.endpoint, row.scenario), find(rows, peer, row.scenario)
+        return figure(mine, theirs) if mine and theirs and theirs.rps and theirs.cpu_ms else None
+
+    return run.over_rounds(one_round)
 
 
 def print_ratios(entries: list[dict[str, Any]]) -> None:
@@ -147,14 +214,20 @@ def verdict_of(name: str, store: str, ok: bool | None, detail: str) -> dict[str,
     return {"target": name, "store": store, "verdict": "n/a" if ok is None else verdict(ok), "detail": detail}
 
 
+def spread(values: list[float], digits: int) -> str:
+    return "rounds " + " ".join(f"{value:.{digits}f}" for value in values)
+
+
 def added_p50(run: Run, store: str) -> dict[str, Any]:
     added = {}
     for stream in (False, True):
-        row, base = run.find("hackkit", store, 1, 1, stream), run.find("direct", "-", 1, 1, stream)
-        if row and base:
-            added["streamed" if stream else "JSON"] = row.p50_ms - base.p50_ms
-    detail = ", ".join(f"{ms:+.2f} ms {kind}" for kind, ms in added.items()) + f" (target < {ADDED_P50_MS:g} ms)"
-    ok = all(ms < ADDED_P50_MS for ms in added.values()) if len(added) == 2 else None
+        row = run.find("hackkit", store, 1, 1, stream)
+        found = figure_over_rounds(run, row, "added_p50_ms") if row else None
+        if found:
+            added["streamed" if stream else "JSON"] = found
+    parts = [f"{ms:+.2f} ms {kind} ({spread(each, 2)})" for kind, (ms, each) in added.items()]
+    detail = ", ".join(parts) + f" (target < {ADDED_P50_MS:g} ms)"
+    ok = all(ms < ADDED_P50_MS for ms, _ in added.values()) if len(added) == 2 else None
     return verdict_of("added p50 at concurrency 1", store, ok, detail)
 
 
@@ -162,11 +235,15 @@ def rps_vs_litellm(run: Run, store: str) -> dict[str, Any]:
     times = {}
     for stream in (False, True):
         row, peer = run.find("hackkit", store, 1, 32, stream), run.find("litellm", "-", 1, 32, stream)
-        if row and peer and peer.rps:
-            times["streamed" if stream else "JSON"] = (row.rps / peer.rps, row.rps, peer.rps)
-    parts = [f"{x:.1f}x {kind} ({mine:,.0f} vs {theirs:,.0f} req/s)" for kind, (x, mine, theirs) in times.items()]
+        found = figure_over_rounds(run, row, "rps_vs_litellm") if row and peer else None
+        if row and peer and found:
+            times["streamed" if stream else "JSON"] = (*found, row.rps, peer.rps)
+    parts = [
+        f"{x:.1f}x {kind} ({mine:,.0f} vs {theirs:,.0f} req/s; {spread(each, 1)})"
+        for kind, (x, each, mine, theirs) in times.items()
+    ]
     detail = (", ".join(parts) or "LiteLLM not measured in this run") + f" (target >= {RPS_VS_LITELLM:g}x)"
-    ok = all(x >= RPS_VS_LITELLM for x, _, _ in times.values()) if len(times) == 2 else None
+    ok = all(x >= RPS_VS_LITELLM for x, *_ in times.values()) if len(times) == 2 else None
     return verdict_of("req/s at concurrency 32 vs LiteLLM", store, ok, detail)
 
 
@@ -237,6 +314,7 @@ def as_json(run: Run) -> str:
     document = {
         **run.header,
         "rows": [asdict(row) for row in run.rows],
+        "rounds": [[asdict(row) for row in rows] for rows in run.rounds],
         "memory": [asdict(m) | {"growth": m.growth} for m in run.memory],
         "ratios": ratios(run),
         "targets": targets(run),

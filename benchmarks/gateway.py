@@ -3,19 +3,21 @@
 The same closed-loop load (wrk: C connections, each sending its next request when the last answer
 ended) goes to the mock directly, through ``hackkit gateway serve`` (SQLite and PostgreSQL, one
 worker and two) and through LiteLLM's proxy (no database, callbacks off), at concurrency 1 and 32,
-JSON and streamed. Each scenario prints requests/s, p50 and p99, the server's CPU per request
-(utime + stime of its processes and their children, from /proc, over the scenario, divided by the
-answers served; PostgreSQL's processes counted too), its RSS, the mock's and wrk's CPU per
-request (they share the machine), then the ratios, the targets and how many teams each setup
-serves. Every target's answers are checked first, and errors and answers that never reached the
-mock are counted. The script starts every process itself on free loopback ports and stops them
-all, children included, on exit, on an error, on Ctrl+C and on SIGTERM. LiteLLM is installed into
-its own venv the first time (``--litellm-venv`` or ``$HACKKIT_BENCH_LITELLM_VENV``, default
-``~/.cache/hackkit-bench/litellm-venv``).
+JSON and streamed. Every target runs for the whole run; each round measures every scenario on
+every target back to back, so the machine's drift (it is shared) hits them alike, and the ratios
+are the median round's, printed with the spread. Each scenario prints requests/s, p50 and p99,
+the server's CPU per request (utime + stime of its processes and their children, from /proc,
+over the scenario, divided by the answers served; PostgreSQL's processes counted too), its RSS,
+the mock's and wrk's CPU per request (they share the machine), then the ratios, the targets and
+how many teams each setup serves. Every target's answers are checked first, and errors and
+answers that never reached the mock are counted. The script starts every process itself on free
+loopback ports and stops them all, children included, on exit, on an error, on Ctrl+C and on
+SIGTERM. LiteLLM is installed into its own venv the first time (``--litellm-venv`` or
+``$HACKKIT_BENCH_LITELLM_VENV``, default ``~/.cache/hackkit-bench/litellm-venv``).
 
-    python benchmarks/gateway.py                        # everything, about 10-15 minutes
+    python benchmarks/gateway.py                        # everything, 3 rounds of 4 s: 10-20 minutes
     python benchmarks/gateway.py --quick --skip-litellm # a smoke run, a minute or two
-    python benchmarks/gateway.py --duration 5 --workers 1 --skip-postgres --json
+    python benchmarks/gateway.py --rounds 5 --duration 2 --workers 1 --skip-postgres --json
 """
 
 from __future__ import annotations
@@ -55,8 +57,9 @@ VENV_VARIABLE = "HACKKIT_BENCH_LITELLM_VENV"
 
 @dataclass
 class Options:
-    seconds: int | None  # per scenario, unless requests is set (wrk takes whole seconds)
+    seconds: int | None  # per scenario and round, unless requests is set (wrk takes whole seconds)
     requests: int | None
+    rounds: int
     concurrency: list[int]
     workers: list[int]
     stores: list[str]
@@ -70,9 +73,10 @@ class Options:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="2 s a scenario, memory over 1,000 -> 5,000 requests")
-    parser.add_argument("--duration", type=int, help="whole seconds a scenario (default 10)")
-    parser.add_argument("--requests", type=int, help="answers a scenario instead of a duration (at least this many)")
+    parser.add_argument("--quick", action="store_true", help="2 rounds of 1 s, memory over 1,000 -> 5,000 requests")
+    parser.add_argument("--rounds", type=int, help="rounds, each running every scenario on every target (default 3)")
+    parser.add_argument("--duration", type=int, help="whole seconds a scenario runs in each round (default 4)")
+    parser.add_argument("--requests", type=int, help="answers a scenario gets in each round, instead of a duration")
     parser.add_argument("--skip-litellm", action="store_true", help="no LiteLLM: no install, no ratios against it")
     parser.add_argument("--skip-postgres", action="store_true", help="the gateway on SQLite only")
     parser.add_argument("--workers", default="1,2", help="gateway and LiteLLM worker counts (default 1,2)")
@@ -99,8 +103,9 @@ def options_from(args: argparse.Namespace) -> Options:
     soak = args.soak or ("1000,5000" if args.quick else "5000,50000")
     first, last = (int(n) for n in soak.split(","))
     return Options(
-        seconds=None if args.requests else (args.duration or (2 if args.quick else 10)),
+        seconds=None if args.requests else (args.duration or (1 if args.quick else 4)),
         requests=args.requests,
+        rounds=args.rounds or (2 if args.quick else 3),
         concurrency=[int(c) for c in args.concurrency.split(",")],
         workers=[int(w) for w in args.workers.split(",")],
         stores=["sqlite"] if args.skip_postgres else ["sqlite", "postgres"],
@@ -182,35 +187,47 @@ def warm_up(endpoint: Endpoint, options: Options) -> None:
         count(options, endpoint, result.requests)
 
 
-def bench(run: report.Run, endpoint: Endpoint, mock: Mock, options: Options) -> None:
-    """Check the answers, warm up, run every scenario; on the one-worker gateway, the memory soak too."""
+def prepare(endpoint: Endpoint, options: Options) -> tuple[int, float] | None:
+    """Check the answers and warm up; on a one-worker gateway, load it to the soak's first mark and take its RSS."""
     check_answers(endpoint)
-    soaked = options.soak if endpoint.target == "hackkit" and endpoint.workers == 1 else None
     warm_up(endpoint, options)
-    if soaked:
-        load_until(endpoint, options, soaked[0])
-        first = (options.served[endpoint.label], rss_bytes(endpoint.server) / MB)
+    if not (options.soak and endpoint.target == "hackkit" and endpoint.workers == 1):
+        return None
+    load_until(endpoint, options, options.soak[0])
+    return options.served[endpoint.label], rss_bytes(endpoint.server) / MB
+
+
+def one_round(run: report.Run, live: list[Endpoint], mock: Mock, options: Options) -> None:
+    """Every scenario on every target, the targets back to back within a scenario."""
+    rows: list[report.Row] = []
+    run.rounds.append(rows)
     for concurrency in options.concurrency:
         for stream in (False, True):
-            row = measure(endpoint, mock, concurrency, stream, options)
-            run.rows.append(row)
-            log(
-                f"  {report.scenario_name(concurrency, stream)}: {row.rps:,.0f} req/s, p50 {row.p50_ms:.2f} ms, "
-                f"p99 {row.p99_ms:.2f} ms, CPU {row.cpu_ms:.3f} ms/req, {row.errors} errors"
-            )
-    if soaked:
-        load_until(endpoint, options, soaked[1])
-        last = (options.served[endpoint.label], rss_bytes(endpoint.server) / MB)
-        run.memory.append(report.Memory(endpoint.store, endpoint.workers, *first, *last))
-        log(f"  memory: {first[1]:.1f} MB after {first[0]:,} requests, {last[1]:.1f} MB after {last[0]:,}")
+            for endpoint in live:
+                row = measure(endpoint, mock, concurrency, stream, options)
+                rows.append(row)
+                log(
+                    f"  round {len(run.rounds)}, {report.scenario_name(concurrency, stream)}, {endpoint.label}: "
+                    f"{row.rps:,.0f} req/s, p50 {row.p50_ms:.2f} ms, p99 {row.p99_ms:.2f} ms, "
+                    f"CPU {row.cpu_ms:.3f} ms/req, {row.errors} errors"
+                )
+
+
+def soak_end(run: report.Run, endpoint: Endpoint, first: tuple[int, float], options: Options) -> None:
+    assert options.soak is not None
+    load_until(endpoint, options, options.soak[1])
+    last = (options.served[endpoint.label], rss_bytes(endpoint.server) / MB)
+    run.memory.append(report.Memory(endpoint.store, endpoint.workers, *first, *last))
+    log(f"  {endpoint.label} memory: {first[1]:.1f} MB after {first[0]:,} requests, {last[1]:.1f} MB after {last[0]:,}")
 
 
 def header(options: Options) -> dict[str, object]:
-    per = f"{options.requests:,} requests" if options.requests else f"{options.seconds} s"
+    each = f"{options.requests:,} requests" if options.requests else f"{options.seconds} s"
+    per = f"{options.rounds} rounds of {each} a scenario and target, after a warm-up"
     return {
         "run": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
         "machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}, load average {load_average()}",
-        "load": f"{describe(options.threads)}; {per} a scenario after a warm-up",
+        "load": f"{describe(options.threads)}; {per}",
         "upstream": "benchmarks/_mock_upstream.py (asyncio + httptools + uvloop), a 5-token answer",
         "litellm": f"litellm[proxy]=={litellm.LITELLM_VERSION}" if options.litellm_python else "skipped",
     }
@@ -220,17 +237,37 @@ def load_average() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+Prepared = tuple[Endpoint, tuple[int, float] | None]  # a running target, and its RSS at the soak's first mark
+
+
+def start_all(
+    stack: contextlib.ExitStack, run: report.Run, mock: Mock, folder: Path, options: Options
+) -> list[Prepared]:
+    """Start and prepare every target, each kept running until ``stack`` closes; a failure skips only that one."""
+    live = []
+    for name, target in endpoints(mock, folder, options):
+        log(f"{name}: starting")
+        own = contextlib.ExitStack()
+        stack.push(own)  # before it starts anything, so an interruption stops it too
+        try:
+            endpoint = own.enter_context(target)
+            live.append((endpoint, prepare(endpoint, options)))
+        except (TargetFailed, ServiceFailed) as failure:
+            own.close()
+            log(f"  not measured: {failure}")
+            run.skipped.append({"endpoint": name, "reason": str(failure).splitlines()[0]})
+    return live
+
+
 def run_all(options: Options, folder: Path) -> report.Run:
     run = report.Run(header(options))
-    with mock_upstream(folder) as mock:
-        for name, target in endpoints(mock, folder, options):
-            log(f"{name}:")
-            try:
-                with target as endpoint:
-                    bench(run, endpoint, mock, options)
-            except (TargetFailed, ServiceFailed) as failure:
-                log(f"  not measured: {failure}")
-                run.skipped.append({"endpoint": name, "reason": str(failure).splitlines()[0]})
+    with mock_upstream(folder) as mock, contextlib.ExitStack() as stack:
+        live = start_all(stack, run, mock, folder, options)
+        for _ in range(options.rounds):
+            one_round(run, [endpoint for endpoint, _ in live], mock, options)
+        for endpoint, first in live:
+            if first:
+                soak_end(run, endpoint, first, options)
     run.header["load average at the end"] = load_average()
     return run
 

@@ -282,21 +282,31 @@ def print_targets(entries: list[dict[str, Any]]) -> None:
 
 
 def teams(run: Run) -> list[dict[str, Any]]:
-    """How many teams each setup serves: half the lower of its streamed and JSON req/s at concurrency 32."""
+    """How many teams each setup serves, from its concurrency-32 figures (the lower of JSON and streamed).
+
+    Two ways: at half the req/s it reached here (2 cores shared with wrk and the mock), and at half
+    what one dedicated core would give at the CPU per request it spent (its database's included).
+    """
     found = []
     for endpoint in dict.fromkeys(row.endpoint for row in run.rows if row.target != "direct"):
-        both = [run.find(*endpoint, 32, stream) for stream in (False, True)]
-        rates = [row.rps for row in both if row]
-        if len(rates) == 2:
-            count = int(min(rates) * HEADROOM / TEAM_RPS)
-            found.append({"target": endpoint[0], "store": endpoint[1], "workers": endpoint[2], "teams": count})
+        both = [row for stream in (False, True) if (row := run.find(*endpoint, 32, stream))]
+        if len(both) == 2:
+            rps, cpu_ms = min(row.rps for row in both), max(row.cpu_ms for row in both)
+            per_core = 1000 / cpu_ms if cpu_ms else 0.0
+            found.append(
+                {"target": endpoint[0], "store": endpoint[1], "workers": endpoint[2], "rps": rps}
+                | {"teams": int(rps * HEADROOM / TEAM_RPS), "rps_per_core": per_core}
+                | {"teams_per_core": int(per_core * HEADROOM / TEAM_RPS)}
+            )
     return found
 
 
 def print_teams(entries: list[dict[str, Any]]) -> None:
-    print(f"\nteams served (each at {TEAM_RPS * 60:.0f} requests a minute, the server at {HEADROOM:.0%} of its req/s)")
+    print(f"\nteams served (each at {TEAM_RPS * 60:.0f} requests a minute; the server at {HEADROOM:.0%} of capacity)")
     for e in entries:
-        print(f"  {e['target']:<9}{e['store']:<10}w{e['workers']}  about {e['teams']:,} teams")
+        here = f"about {e['teams']:,} teams at the {e['rps']:,.0f} req/s reached here"
+        core = f"about {e['teams_per_core']:,} per dedicated core ({e['rps_per_core']:,.0f} req/s)"
+        print(f"  {e['target']:<9}{e['store']:<10}w{e['workers']}  {here}; {core}")
 
 
 def print_report(run: Run) -> None:

@@ -145,7 +145,7 @@ def litellm_proxy(mock: Mock, folder: Path, workers: int, python: Path) -> Itera
     command = litellm.proxy_command(python, config, port, workers)
     env = litellm.quiet_env()
     with started("litellm proxy", command, folder / "litellm.log", env=env, cwd=folder) as service:
-        wait_healthy(service, f"http://127.0.0.1:{port}/health/liveliness", timeout=300)
+        wait_healthy(service, f"http://127.0.0.1:{port}/health/liveliness", timeout=600)  # slow on a busy machine
         url = f"http://127.0.0.1:{port}/v1/chat/completions"
         yield Endpoint("litellm", "-", workers, url, litellm.MASTER_KEY, litellm.MODEL_NAME, [service.process.pid])
 

@@ -73,7 +73,7 @@ class Options:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="2 rounds of 1 s, memory over 1,000 -> 5,000 requests")
+    parser.add_argument("--quick", action="store_true", help="2 rounds of 1 s, memory over 500 -> 2,500 requests")
     parser.add_argument("--rounds", type=int, help="rounds, each running every scenario on every target (default 3)")
     parser.add_argument("--duration", type=int, help="whole seconds a scenario runs in each round (default 4)")
     parser.add_argument("--requests", type=int, help="answers a scenario gets in each round, instead of a duration")
@@ -100,7 +100,7 @@ def litellm_venv(args: argparse.Namespace) -> Path:
 
 
 def options_from(args: argparse.Namespace) -> Options:
-    soak = args.soak or ("1000,5000" if args.quick else "5000,50000")
+    soak = args.soak or ("500,2500" if args.quick else "5000,50000")
     first, last = (int(n) for n in soak.split(","))
     return Options(
         seconds=None if args.requests else (args.duration or (1 if args.quick else 4)),

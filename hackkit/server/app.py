@@ -80,6 +80,10 @@ async def embeddings(request: Request) -> Reply:
     return await request.gateway.embeddings(request.caller, request.body, request.request_id)
 
 
+async def key_request(request: Request) -> Reply:
+    return await request.gateway.request_key(request.body)
+
+
 async def metrics(request: Request) -> Reply:
     from hackkit.server.metrics import render
 
@@ -94,6 +98,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/v1/models"): models,
     ("POST", "/v1/chat/completions"): chat,
     ("POST", "/v1/embeddings"): embeddings,
+    ("POST", "/v1/key-requests"): key_request,
     ("GET", "/metrics"): metrics,
     **admin.ROUTES,
 }

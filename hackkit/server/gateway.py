@@ -180,6 +180,7 @@ class Gateway:
             ttl=self.client.settings.llm.router.deadline + RESERVATION_MARGIN_S,
             default_max_tokens=self.config.keys.max_tokens,
             refuse_unpriced=self.config.unpriced == "refuse",
+            approval_required=model.approval_required,
             admin=self.admin if caller.admin else None,
         )
         return await self.db(self.store.admit, request)
@@ -308,6 +309,25 @@ class Gateway:
         await record.settle(answered)
         headers = {"x-request-id": request_id, **rate_headers(admission.limits)}
         return Reply(200, dumps(fmt.embeddings_body(model.name, result, encoding)), headers)
+
+    # -- POST /v1/key-requests -------------------------------------------------------------
+
+    async def request_key(self, body: bytes) -> Reply:
+        """A team asks for a key: it gets one at once, inactive until a mentor approves it."""
+        if not self.config.key_requests:
+            raise ApiError(404, "This gateway takes no key requests.", hint="ask the organisers for a key")
+        fields = _json(body)
+        team, contact, reason, models = fmt.parse_key_request(fields, self.catalog.names())
+        if await self.db(self.store.count_pending) >= self.config.max_pending:
+            raise ApiError(429, "Too many key requests are waiting already.", hint="ask a mentor in the room")
+        defaults = self.config.keys
+        limits = {"budget_usd": defaults.budget, "rpm": defaults.rpm, "tpm": defaults.tpm}
+        limits["max_tokens"] = defaults.max_tokens
+        key, secret = await self.db(
+            lambda: self.store.request_key(team, contact=contact, reason=reason, models=models, limits=limits)
+        )
+        body_out = {"id": key.id, "key": secret, "status": key.status, "team": key.team, "models": key.models}
+        return json_reply(201, body_out)
 
     # -- the log ----------------------------------------------------------------------------
 

@@ -241,3 +241,26 @@ def _encode_vector(vector: list[float], encoding: str) -> list[float] | str:
     if encoding == "float":
         return [float(x) for x in vector]
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+
+
+def parse_key_request(body: Any, known: list[str]) -> tuple[str, str, str | None, list[str] | None]:
+    """(team, contact, reason, models) from ``POST /v1/key-requests``."""
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object: {team, contact, reason, models}.")
+    team, contact, reason = body.get("team"), body.get("contact"), body.get("reason")
+    if not isinstance(team, str) or not team.strip() or len(team) > 200:
+        raise bad_request("`team` is required: your team's name (up to 200 characters).", "team")
+    if not isinstance(contact, str) or not contact.strip() or len(contact) > 200:
+        raise bad_request("`contact` is required: an email or a name the organisers can reach.", "contact")
+    if reason is not None and (not isinstance(reason, str) or len(reason) > 2000):
+        raise bad_request("`reason` must be text of up to 2,000 characters.", "reason")
+    models = body.get("models")
+    if isinstance(models, str):
+        models = [m.strip() for m in models.split(",") if m.strip()]
+    if models is not None:
+        if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
+            raise bad_request("`models` must be a list of model names.", "models")
+        unknown = [m for m in models if m not in known]
+        if unknown:
+            raise bad_request(f"Unknown models: {', '.join(unknown)}; this gateway has {', '.join(known)}.", "models")
+    return team.strip(), contact.strip(), reason, models or None

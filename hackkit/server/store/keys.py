@@ -25,6 +25,8 @@ class KeysMixin(SQLBase):
         expires_at: float | None = None,
         status: str = "active",
         note: str | None = None,
+        contact: str | None = None,
+        reason: str | None = None,
         actor: str = "admin",
     ) -> tuple[KeyRecord, str]:
         """A new key; the secret is returned here and never again."""
@@ -33,7 +35,8 @@ class KeysMixin(SQLBase):
         secret, key_id = new_secret(), "k" + secrets.token_hex(4)
         with self.transaction():
             self.execute(
-                f"INSERT INTO keys ({KEY_COLUMNS}, hash) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+                f"INSERT INTO keys ({KEY_COLUMNS}, hash) VALUES "
+                "(?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, NULL, NULL, ?)",
                 (
                     key_id,
                     team.strip(),
@@ -47,6 +50,8 @@ class KeysMixin(SQLBase):
                     time.time(),
                     expires_at,
                     note,
+                    contact,
+                    reason,
                     hash_key(secret),
                 ),
             )
@@ -86,10 +91,11 @@ class KeysMixin(SQLBase):
             self._audit(actor, "key.rotate", key_id, {})
         return self._found(key_id), secret
 
-    def update_key(self, key_id: str, actor: str = "admin", **changes: Any) -> KeyRecord:
+    def update_key(self, key_id: str, actor: str = "admin", action: str = "key.update", **changes: Any) -> KeyRecord:
         """Change a key's status or limits (``budget_usd``, ``rpm``, ``tpm``, ``max_tokens``, ``models``, ``note``)."""
         columns = {"budget_usd": "budget_nano", "rpm": "rpm", "tpm": "tpm", "max_tokens": "max_tokens"}
         columns |= {"models": "models", "note": "note", "status": "status", "expires_at": "expires_at"}
+        columns |= {"decision": "decision", "decided_at": "decided_at"}
         values: dict[str, Any] = {}
         for name, value in changes.items():
             if name not in columns:
@@ -102,7 +108,7 @@ class KeysMixin(SQLBase):
             if values:
                 assignments = ", ".join(f"{column} = ?" for column in values)
                 self.execute(f"UPDATE keys SET {assignments} WHERE id = ?", (*values.values(), key_id))
-            self._audit(actor, "key.update", key_id, {k: v for k, v in changes.items() if k != "note"})
+            self._audit(actor, action, key_id, {k: v for k, v in changes.items() if k != "note"})
         return self._found(key_id)
 
     def _require_key(self, key_id: str) -> None:
@@ -113,3 +119,41 @@ class KeysMixin(SQLBase):
         key = self.find_key(key_id)
         assert key is not None
         return key
+
+    # -- requests and approvals -----------------------------------------------------------
+
+    def request_key(
+        self, team: str, *, contact: str | None, reason: str | None, models: list[str] | None, limits: dict[str, Any]
+    ) -> tuple[KeyRecord, str]:
+        """A key a team asked for: handed over at once, inactive until a mentor approves it."""
+        return self.create_key(
+            team, status="pending", contact=contact, reason=reason, models=models, actor="request", **limits
+        )
+
+    def pending_keys(self) -> list[KeyRecord]:
+        return [key for key in self.list_keys() if key.status == "pending"]
+
+    def approve_key(self, key_id: str, actor: str = "admin", **limits: Any) -> KeyRecord:
+        """Make a pending (or denied) key active, with ``limits`` (``models=None``: every model)."""
+        self._require_status(key_id, {"pending", "denied"})
+        return self.update_key(
+            key_id, actor, "key.approve", status="active", decision=None, decided_at=time.time(), **limits
+        )
+
+    def deny_key(self, key_id: str, reason: str, actor: str = "admin") -> KeyRecord:
+        if not reason.strip():
+            raise ConfigError("A denial needs a reason: the team's calls show it.", hint="pass --reason TEXT")
+        self._require_status(key_id, {"pending", "active"})
+        return self.update_key(
+            key_id, actor, "key.deny", status="denied", decision=reason.strip(), decided_at=time.time()
+        )
+
+    def count_pending(self) -> int:
+        return int(self.one("SELECT COUNT(*) FROM keys WHERE status = 'pending'")[0])
+
+    def _require_status(self, key_id: str, allowed: set[str]) -> None:
+        key = self.find_key(key_id)
+        if key is None:
+            raise ConfigError(f"No key has the id {key_id!r}.", hint="`hackkit gateway keys pending` lists them")
+        if key.status not in allowed:
+            raise ConfigError(f"Key {key_id} is {key.status}, so it cannot be changed that way.")

@@ -57,6 +57,10 @@ class KeyRecord:
     expires_at: float | None = None
     revoked_at: float | None = None
     note: str | None = None
+    contact: str | None = None  # who asked, for a key requested from the catalog
+    reason: str | None = None  # what they said they need it for
+    decision: str | None = None  # the organisers' reason, when they denied it
+    decided_at: float | None = None
 
     @property
     def budget_usd(self) -> float | None:
@@ -84,6 +88,10 @@ class KeyRecord:
             "expires_at": self.expires_at,
             "revoked_at": self.revoked_at,
             "note": self.note,
+            "contact": self.contact,
+            "reason": self.reason,
+            "decision": self.decision,
+            "decided_at": self.decided_at,
         }
 
 
@@ -105,6 +113,7 @@ class AdmissionRequest:
     ttl: float  # seconds until an unsettled reservation lapses
     default_max_tokens: int = 1024
     refuse_unpriced: bool = True
+    approval_required: bool = True  # False: a key still waiting for approval may call this model
     now: float = field(default_factory=time.time)
     admin: KeyRecord | None = None  # the admin key, admitted against its own limits only
 
@@ -151,7 +160,7 @@ class Settlement:
 
 def key_from_row(row: Sequence[Any], reserved: int = 0) -> KeyRecord:
     """A KeyRecord from a row of ``KEY_COLUMNS``."""
-    (key_id, team, prefix, status, budget, spent, rpm, tpm, max_tokens, models, created, expires, revoked, note) = row
+    key_id, team, prefix, status, budget, spent, rpm, tpm, cap, models, created, expires, revoked, note, *rest = row
     return KeyRecord(
         key_id,
         team,
@@ -162,20 +171,21 @@ def key_from_row(row: Sequence[Any], reserved: int = 0) -> KeyRecord:
         reserved,
         rpm,
         tpm,
-        max_tokens,
+        cap,
         json.loads(models) if models else None,
         float(created),
         expires,
         revoked,
         note,
+        *rest,
     )
 
 
 def check_key(key: KeyRecord, request: AdmissionRequest) -> None:
-    """The key may make this request at all: active, not expired, allowed this model."""
+    """The key may make this request at all: active (or pending, for an open model), not expired, allowed it."""
     if key.status == "revoked":
         raise invalid_key("This API key was revoked.")
-    if key.status == "pending":
+    if key.status == "pending" and (request.approval_required or not request.model):
         raise ApiError(
             403,
             "This key is waiting for approval by the organisers.",
@@ -183,7 +193,8 @@ def check_key(key: KeyRecord, request: AdmissionRequest) -> None:
             hint="ask a mentor to approve it; it works as soon as they do",
         )
     if key.status == "denied":
-        raise ApiError(403, f"This key's request was denied: {key.note or 'no reason given'}.", code="key_denied")
+        reason = key.decision or "no reason given"
+        raise ApiError(403, f"The organisers denied this key's request: {reason}.", code="key_denied")
     if key.expires_at is not None and request.now >= key.expires_at:
         raise invalid_key("This API key has expired.")
     if request.model and key.models is not None and request.model not in key.models:

@@ -38,4 +38,14 @@ def migrations(d: Dialect) -> list[tuple[str, list[str]]]:
                     target TEXT, detail TEXT)""",
             ],
         ),
+        (
+            "002_key_requests",
+            [
+                "ALTER TABLE keys ADD COLUMN contact TEXT",
+                "ALTER TABLE keys ADD COLUMN reason TEXT",
+                "ALTER TABLE keys ADD COLUMN decision TEXT",
+                f"ALTER TABLE keys ADD COLUMN decided_at {d.real}",
+                "CREATE INDEX keys_status ON keys (status)",
+            ],
+        ),
     ]

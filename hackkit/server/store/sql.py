@@ -34,7 +34,7 @@ LOG_COLUMNS = (
 )
 KEY_COLUMNS = (
     "id, team, prefix, status, budget_nano, spent_nano, rpm, tpm, max_tokens, models, created_at, "
-    "expires_at, revoked_at, note"
+    "expires_at, revoked_at, note, contact, reason, decision, decided_at"
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -63,3 +64,31 @@ class ReportsMixin(SQLBase):
 
     def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:
         return self.rows("SELECT ts, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,))
+
+    # -- feedback -------------------------------------------------------------------------
+
+    def add_feedback(self, request_id: str, key_id: str, score: float, comment: str | None, admin: bool = False) -> int:
+        """Feedback on a call the key made (the admin key may rate any); the feedback's id."""
+        from hackkit.server.errors import ApiError
+
+        row = self.one("SELECT key_id FROM requests WHERE request_id = ?", (request_id,))
+        if row is None or (not admin and row[0] != key_id):
+            raise ApiError(404, f"No call {request_id!r} of this key is in the log.", code="request_not_found")
+        with self.transaction():
+            self.execute(
+                "INSERT INTO feedback (request_id, key_id, ts, score, comment) VALUES (?, ?, ?, ?, ?)",
+                (request_id, key_id, time.time(), score, comment),
+            )
+            found = self.one("SELECT MAX(id) FROM feedback WHERE request_id = ?", (request_id,))
+        return int(found[0])
+
+    def prompt_versions(self, since: float | None = None) -> list[dict[str, Any]]:
+        """Per prompt and version: calls, errors, tokens, cost, and the feedback's count and mean score."""
+        where = "WHERE r.prompt_name IS NOT NULL" + (" AND r.ts >= ?" if since else "")
+        return self.rows(
+            "SELECT r.prompt_name AS prompt, r.prompt_version AS version, COUNT(DISTINCT r.request_id) AS calls, "
+            "SUM(CASE WHEN r.status = 'ok' THEN 0 ELSE 1 END) AS errors, COUNT(f.id) AS feedback, "
+            "AVG(f.score) AS mean_score FROM requests r LEFT JOIN feedback f ON f.request_id = r.request_id "
+            f"{where} GROUP BY r.prompt_name, r.prompt_version ORDER BY r.prompt_name, r.prompt_version",
+            (since,) if since else (),
+        )

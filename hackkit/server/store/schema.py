@@ -48,4 +48,16 @@ def migrations(d: Dialect) -> list[tuple[str, list[str]]]:
                 "CREATE INDEX keys_status ON keys (status)",
             ],
         ),
+        (
+            "003_prompts_and_feedback",
+            [
+                "ALTER TABLE requests ADD COLUMN prompt_name TEXT",
+                "ALTER TABLE requests ADD COLUMN prompt_version TEXT",
+                "CREATE UNIQUE INDEX requests_request_id ON requests (request_id)",
+                f"""CREATE TABLE feedback (
+                    id {d.serial}, request_id TEXT NOT NULL, key_id TEXT, ts {d.real} NOT NULL,
+                    score {d.real} NOT NULL, comment TEXT)""",
+                "CREATE INDEX feedback_request ON feedback (request_id)",
+            ],
+        ),
     ]

@@ -31,6 +31,8 @@ LOG_COLUMNS = (
     "stream",
     "fallback",
     "payload",
+    "prompt_name",
+    "prompt_version",
 )
 KEY_COLUMNS = (
     "id, team, prefix, status, budget_nano, spent_nano, rpm, tpm, max_tokens, models, created_at, "

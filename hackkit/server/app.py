@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from hackkit.server import admin
+from hackkit.server import admin, pages
 from hackkit.server.errors import ApiError
 from hackkit.server.gateway import Caller, Gateway, Reply, Streamed, error_reply, json_reply, new_request_id
 
@@ -114,9 +114,10 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "/v1/feedback"): feedback,
     ("GET", "/metrics"): metrics,
     **admin.ROUTES,
+    **pages.ROUTES,
 }
 # Routes whose last-but-one path part is an id: /admin/keys/{id}/revoke
-PATTERNS: dict[tuple[str, str], Handler] = admin.PATTERNS
+PATTERNS: dict[tuple[str, str], Handler] = {**admin.PATTERNS, **pages.PATTERNS}
 # Routes whose last path part is a name: /v1/prompts/{name}
 PREFIXES: dict[tuple[str, str], Handler] = {("POST", "/v1/prompts/"): prompt}
 LOGGED = {"/v1/chat/completions": "chat", "/v1/embeddings": "embeddings"}
@@ -159,6 +160,7 @@ class GatewayApp:
             if handler is None:
                 raise self._not_found(scope)
             body = await read_body(scope, receive, self.max_body) if scope["method"] in ("POST", "PUT") else b""
+            # (pages parse form bodies themselves: application/x-www-form-urlencoded)
             result = await handler(Request(self.gateway, scope, body, request_id))
         except ApiError as exc:
             await self._refused(scope, exc, request_id)

@@ -79,7 +79,9 @@ class CallLog:
         await self.gateway.db(self.gateway.store.settle, settlement)
 
     async def settle(self, response: ChatResponse, payload: Any = None) -> None:
-        extra = {"payload": _payload(payload)} if payload is not None and self.gateway.config.log_payloads else {}
+        extra = {}
+        if payload is not None and self.gateway.config.log_payloads:
+            extra["payload"] = _payload(payload, self.gateway.guardrails.stored)
         await self._settle(self._row("ok", 200, response, **extra), response)
 
     async def failed(self, error: ApiError, cause: HackkitError) -> None:
@@ -91,6 +93,7 @@ class CallLog:
         await self._settle(self._row("cancelled", 499, partial), partial)
 
 
-def _payload(payload: Any) -> str:
+def _payload(payload: Any, redact: Any) -> str:
+    """The stored prompt and answer: the messages as sent upstream (redacted), the answer redacted too."""
     messages, answer = payload
-    return json.dumps({"messages": messages, "answer": answer}, ensure_ascii=False, default=str)
+    return json.dumps({"messages": messages, "answer": redact(answer)}, ensure_ascii=False, default=str)

@@ -111,8 +111,10 @@ class Gateway:
         router_settings.llm.ledger.enabled = False  # logged once: in the gateway's store
         self.client = Client(router_settings, async_transport="aiohttp")
         self.catalog.router = self.client.router
+        from hackkit.server.policies import Guardrails
         from hackkit.server.prompts import PromptRegistry
 
+        self.guardrails = Guardrails(self.config.policies)
         self.prompts = PromptRegistry((settings.root or Path.cwd()) / "prompts", self.config.prompts)
         self.admin = KeyRecord("admin", "(admin)", "admin", "active", rpm=self.config.admin_rpm)
         self.admin.max_tokens = self.config.keys.max_tokens
@@ -214,6 +216,7 @@ class Gateway:
         started = time.perf_counter()
         call = await self.parse(caller, fmt.parse_chat, body)
         model = await self.resolve(caller, call.model)
+        call.messages = await self.guard(caller, "chat", model, call.messages, request_id)
         admission = await self.admit(caller, request_id, model, len(body), call.max_tokens)
         record = CallLog(self, caller, admission.key, model, request_id, started, stream=call.stream)
         kwargs = self._chat_kwargs(call, model, admission.max_tokens)
@@ -255,6 +258,11 @@ class Gateway:
         started = time.perf_counter()
         name, texts, encoding = await self.parse(caller, fmt.parse_embeddings, body)
         model = await self.resolve(caller, name)
+        if self.guardrails:
+            guarded = await self.guard(
+                caller, "embeddings", model, [{"role": "user", "content": t} for t in texts], request_id
+            )
+            texts = [str(m["content"]) for m in guarded]
         admission = await self.admit(caller, request_id, model, sum(len(t.encode()) for t in texts), 1)
         record = CallLog(self, caller, admission.key, model, request_id, started, route="embeddings")
         try:
@@ -268,6 +276,28 @@ class Gateway:
         await record.settle(answered)
         headers = {"x-request-id": request_id, **rate_headers(admission.limits)}
         return Reply(200, dumps(fmt.embeddings_body(model.name, result, encoding)), headers)
+
+    # -- guardrails -------------------------------------------------------------------------
+
+    async def guard(
+        self, caller: Caller, route: str, model: Exposed, messages: list[dict[str, Any]], request_id: str
+    ) -> list[dict[str, Any]]:
+        """The messages after ``[gateway.policies]``; a denial for a real key is a 400, audited under its team."""
+        if not self.guardrails:
+            return messages
+        try:
+            return self.guardrails.apply(route, model.name, messages)
+        except ApiError as refusal:
+            key = await self.key_of(caller)  # a bad key is a 401 first
+            refusal.key = key  # type: ignore[attr-defined]
+            detail = {
+                "request_id": request_id,
+                "route": route,
+                "model": model.name,
+                "policy": getattr(refusal, "policy", ""),
+            }
+            await self.db(self.store.record_audit, key.team, "policy.deny", key.id, detail)
+            raise
 
     # -- POST /v1/prompts/{name} -----------------------------------------------------------
 
@@ -289,6 +319,7 @@ class Gateway:
             await self.key_of(caller)  # a bad key is a 401 first
             raise
         rendered = chosen.render(**filled)
+        rendered.messages = await self.guard(caller, "prompt", model, rendered.messages, request_id)
         cap = chosen.params.get("max_tokens")
         admission = await self.admit(caller, request_id, model, len(dumps(rendered.messages)), cap, chosen)
         record = CallLog(

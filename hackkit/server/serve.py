@@ -78,12 +78,9 @@ def prepare(settings: Settings, host: str, port: int, workers: int, db: str | No
             raise MissingDependencyError(f"{what} (the gateway's web server and upstream client)", INSTALL_GATEWAY)
     if workers < 1:
         raise ConfigError("--workers must be at least 1.")
-    for table in ("policies",):
-        if getattr(settings.gateway, table):
-            raise ConfigError(
-                f"[gateway.{table}] is not built yet, so the gateway would ignore it.",
-                hint=f"remove [gateway.{table}] for now (docs/roadmap.md says what is coming)",
-            )
+    from hackkit.server.policies import Guardrails
+
+    Guardrails(settings.gateway.policies)  # a bad rule stops serve here, with its message
     store = open_gateway_store(settings, db)
     store.close()
     _, where = admin_key(settings)

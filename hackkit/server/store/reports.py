@@ -65,6 +65,11 @@ class ReportsMixin(SQLBase):
     def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:
         return self.rows("SELECT ts, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,))
 
+    def record_audit(self, actor: str, action: str, target: str | None, detail: dict[str, Any]) -> None:
+        """An entry in the audit log, in a transaction of its own."""
+        with self.transaction():
+            self._audit(actor, action, target, detail)
+
     # -- feedback -------------------------------------------------------------------------
 
     def add_feedback(self, request_id: str, key_id: str, score: float, comment: str | None, admin: bool = False) -> int:

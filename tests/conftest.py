@@ -15,6 +15,8 @@ from hackkit.llm.keys import environment_variables
 from hackkit.testing import reset as reset_fake
 from hackkit.testing.wire import WireServer
 
+pytest_plugins = ["leaks"]  # the run fails if a test leaves a process running
+
 # Which provider name, and which key variable, each wire format is reached through.
 PROVIDER_FOR = {
     "openai": ("openai", "OPENAI_API_KEY"),

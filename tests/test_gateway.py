@@ -47,6 +47,7 @@ claude = {{ model = "claude/claude-haiku-4-5", input_price = 1.0, output_price =
 slow = {{ model = "fake/slow", input_price = 1.0, output_price = 2.0 }}
 embed = {{ model = "up/text-embedding-3-small", input_price = 0.02, output_price = 0 }}
 mystery = "up/a-model-with-no-price"
+open = {{ model = "fake/echo", input_price = 1.0, output_price = 2.0, approval_required = false }}
 [gateway.keys]
 max_tokens = 256
 """
@@ -503,3 +504,58 @@ def test_a_project_made_for_a_gateway_answers_through_it_and_prices_its_calls(ga
             (response.usage.input_tokens * 1.0 + response.usage.output_tokens * 2.0) / 1_000_000
         )
     assert gateway.store.logs(team="Project")[-1]["model_asked"] == "small"
+
+
+def test_a_requested_key_waits_for_approval_then_answers_and_a_denial_says_why(gateway, monkeypatch):
+    from click.testing import CliRunner
+
+    from hackkit.cli import cli
+
+    asked = httpx.post(
+        gateway.v1 + "/key-requests",
+        json={
+            "team": "Late <b>Team</b>",
+            "contact": "late@example.org",
+            "reason": "we arrived late",
+            "models": ["small", "open"],
+        },
+    )
+    assert asked.status_code == 201
+    request = asked.json()
+    assert request["status"] == "pending" and request["key"].startswith("hk-")
+    client = sdk(gateway, request["key"])
+    with pytest.raises(openai.PermissionDeniedError, match="waiting for approval by the organisers"):
+        client.chat.completions.create(model="small", messages=[{"role": "user", "content": "hi"}])
+    opened = client.chat.completions.create(model="open", messages=[{"role": "user", "content": "open already"}])
+    assert opened.choices[0].message.content == "Echo: open already"  # an open model needs no approval
+    runner = CliRunner()
+    with monkeypatch.context() as patch:
+        patch.chdir(gateway.folder)
+        pending = runner.invoke(cli, ["gateway", "keys", "pending"]).stdout
+        assert "Late <b>Team</b>" in pending and "late@example.org" in pending
+        approved = runner.invoke(cli, ["gateway", "keys", "approve", request["id"], "--budget", "3", "--rpm", "20"])
+        assert approved.exit_code == 0, approved.output
+    answer = client.chat.completions.create(model="small", messages=[{"role": "user", "content": "approved?"}])
+    assert answer.choices[0].message.content == "Echo: approved?"
+    key = gateway.store.find_key(request["id"])
+    assert (key.status, key.budget_usd, key.rpm, key.models) == ("active", 3.0, 20, None)  # no --models: every model
+
+    denied = httpx.post(gateway.v1 + "/key-requests", json={"team": "Spam", "contact": "x@y.z"}).json()
+    admin = {"Authorization": f"Bearer {gateway.admin_key}"}
+    answer = httpx.post(
+        f"{gateway.url}/admin/keys/{denied['id']}/deny", headers=admin, json={"reason": "not registered"}
+    )
+    assert answer.status_code == 200
+    with pytest.raises(openai.PermissionDeniedError, match="denied this key's request: not registered"):
+        sdk(gateway, denied["key"]).chat.completions.create(model="small", messages=[{"role": "user", "content": "hi"}])
+    audit = httpx.get(gateway.url + "/admin/audit", headers=admin).json()["data"]
+    assert {"key.approve", "key.deny"} <= {row["action"] for row in audit}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"team": "x"}, {"team": "", "contact": "a"}, {"team": "x", "contact": "a", "models": ["nope"]}, [1]],
+)
+def test_a_bad_key_request_is_400_naming_the_field(gateway, body):
+    response = httpx.post(gateway.v1 + "/key-requests", json=body)
+    assert response.status_code == 400 and response.json()["error"]["message"]

@@ -167,14 +167,19 @@ def worker_pids(supervisor: int) -> list[int]:
     return [p for p in pids if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text(errors="replace")]
 
 
-@pytest.mark.parametrize("upto", range(len(migrations(SQLITE))))
+@pytest.mark.parametrize("upto", range(1, len(migrations(SQLITE)) + 1))
 def test_a_store_from_any_earlier_schema_upgrades_and_keeps_its_keys(tmp_path, upto):
     old = open_store(str(tmp_path / "old.sqlite"), migrate=False)
-    old.migrate(upto=max(upto, 1))
-    key, _ = old.create_key("Early Team", budget_usd=2.0)
+    old.migrate(upto=upto)
+    with old.transaction():  # a key as the first schema wrote it: only its columns
+        old.execute(
+            "INSERT INTO keys (id, hash, prefix, team, status, budget_nano, spent_nano, created_at) "
+            "VALUES ('kold', 'h', 'hk-old', 'Early Team', 'active', 2000000000, 5, 1.0)"
+        )
     old.close()
     upgraded = open_store(str(tmp_path / "old.sqlite"))
-    assert upgraded.find_key(key.id).budget_usd == 2.0
+    key = upgraded.find_key("kold")
+    assert (key.team, key.budget_usd, key.spent_nano, key.contact) == ("Early Team", 2.0, 5, None)
     names = [r[0] for r in upgraded.execute("SELECT name FROM _migrations").fetchall()]
     assert names == [name for name, _ in migrations(SQLITE)]
     assert upgraded.migrate() == []  # nothing left to do

@@ -19,10 +19,10 @@ def _settings() -> Any:
     return load_settings()
 
 
-def _control(url: str | None, db: str | None) -> Any:
+def _control(url: str | None, db: str | None, *, anonymous: bool = False) -> Any:
     from hackkit.server.control import control
 
-    return control(_settings(), url, db)
+    return control(_settings(), url, db, anonymous=anonymous)
 
 
 @click.group()
@@ -181,6 +181,98 @@ def keys_rotate(key_id: str, as_json: bool, url: str | None, db: str | None) -> 
     finally:
         backend.close()
     click.echo(json.dumps(key) if as_json else key["key"])
+
+
+@keys.command("request")
+@click.option("--team", required=True, help="Your team's name (any text).")
+@click.option("--contact", required=True, help="An email or a name the organisers can reach.")
+@click.option("--reason", help="What you need it for.")
+@click.option("--models", help="Comma-separated model names you need; default: what the organisers grant.")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--url", help="The gateway's URL (as on your handout).")
+@click.option("--db", help=DB_HELP)
+def keys_request(
+    team: str, contact: str, reason: str | None, models: str | None, as_json: bool, url: str | None, db: str | None
+) -> None:
+    """Ask for a key: you get it at once, and it works once a mentor approves it."""
+    backend = _control(url, db, anonymous=True)
+    try:
+        model_list = [m.strip() for m in models.split(",") if m.strip()] if models else None
+        key = backend.request_key(team, contact, reason, model_list)
+    finally:
+        backend.close()
+    if as_json:
+        click.echo(json.dumps(key))
+        return
+    click.echo(key["key"])
+    click.echo(f"  request {key['id']} for {key['team']}: waiting for approval by the organisers.", err=True)
+
+
+@keys.command("pending")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--url", help=URL_HELP)
+@click.option("--db", help=DB_HELP)
+def keys_pending(as_json: bool, url: str | None, db: str | None) -> None:
+    """Key requests waiting for a decision."""
+    backend = _control(url, db)
+    try:
+        rows = backend.pending()
+    finally:
+        backend.close()
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    if not rows:
+        click.echo("No key requests waiting.")
+        return
+    table = [["id", "team", "contact", "models", "reason"]]
+    for row in rows:
+        models = ",".join(row["models"]) if row["models"] else "all"
+        table.append([row["id"], row["team"], row["contact"] or "", models, (row["reason"] or "")[:60]])
+    _print_table(table)
+
+
+@keys.command("approve")
+@click.argument("key_id")
+@click.option("--budget", type=click.FloatRange(min=0), help="USD; default the key's ([gateway.keys] budget).")
+@click.option("--rpm", type=click.IntRange(min=1))
+@click.option("--tpm", type=click.IntRange(min=1))
+@click.option("--models", help="Comma-separated model names; without it, every model.")
+@click.option("--url", help=URL_HELP)
+@click.option("--db", help=DB_HELP)
+def keys_approve(
+    key_id: str,
+    budget: float | None,
+    rpm: int | None,
+    tpm: int | None,
+    models: str | None,
+    url: str | None,
+    db: str | None,
+) -> None:
+    """Approve a key request: the team's key works at once."""
+    limits: dict[str, Any] = {"models": [m.strip() for m in models.split(",") if m.strip()] if models else None}
+    limits |= {k: v for k, v in (("budget_usd", budget), ("rpm", rpm), ("tpm", tpm)) if v is not None}
+    backend = _control(url, db)
+    try:
+        key = backend.approve(key_id, limits)
+    finally:
+        backend.close()
+    click.echo(f"Approved {key['id']} ({key['team']}): {_limits(key)}.")
+
+
+@keys.command("deny")
+@click.argument("key_id")
+@click.option("--reason", required=True, help="Shown to the team on every call.")
+@click.option("--url", help=URL_HELP)
+@click.option("--db", help=DB_HELP)
+def keys_deny(key_id: str, reason: str, url: str | None, db: str | None) -> None:
+    """Deny a key request (or stop an active key) with a reason the team sees."""
+    backend = _control(url, db)
+    try:
+        key = backend.deny(key_id, reason)
+    finally:
+        backend.close()
+    click.echo(f"Denied {key['id']} ({key['team']}): {reason}")
 
 
 @gateway.command()

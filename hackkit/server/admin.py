@@ -35,7 +35,8 @@ async def _admin(request: Request) -> None:
 async def list_keys(request: Request) -> Reply:
     await _admin(request)
     keys = await request.gateway.db(request.gateway.store.list_keys)
-    return json_reply(200, {"data": [key.public() for key in keys]})
+    status = request.query.get("status")
+    return json_reply(200, {"data": [key.public() for key in keys if status is None or key.status == status]})
 
 
 async def create_key(request: Request) -> Reply:
@@ -77,6 +78,32 @@ async def _call(request: Request, fn: Any, *args: Any) -> Any:
         raise ApiError(404, exc.message, hint=exc.hint) from None
 
 
+async def approve_key(request: Request) -> Reply:
+    await _admin(request)
+    limits = _limits(_body(request))
+    key = await _call(request, lambda: request.gateway.store.approve_key(request.path_id, "admin-api", **limits))
+    return json_reply(200, key.public())
+
+
+async def deny_key(request: Request) -> Reply:
+    await _admin(request)
+    reason = str(_body(request).get("reason") or "")
+    key = await _call(request, request.gateway.store.deny_key, request.path_id, reason, "admin-api")
+    return json_reply(200, key.public())
+
+
+def _limits(body: dict[str, Any]) -> dict[str, Any]:
+    """The limits an approval sets: budget, rpm, tpm, models (absent: every model)."""
+    unknown = set(body) - {"budget", "rpm", "tpm", "models", "max_tokens"}
+    if unknown:
+        raise bad_request(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    limits: dict[str, Any] = {"models": body.get("models")}
+    for field, column in (("budget", "budget_usd"), ("rpm", "rpm"), ("tpm", "tpm"), ("max_tokens", "max_tokens")):
+        if body.get(field) is not None:
+            limits[column] = body[field]
+    return limits
+
+
 async def logs(request: Request) -> Reply:
     await _admin(request)
     query = request.query
@@ -113,4 +140,6 @@ ROUTES: dict[tuple[str, str], Handler] = {
 PATTERNS: dict[tuple[str, str], Handler] = {
     ("POST", "/admin/keys/{id}/revoke"): revoke_key,
     ("POST", "/admin/keys/{id}/rotate"): rotate_key,
+    ("POST", "/admin/keys/{id}/approve"): approve_key,
+    ("POST", "/admin/keys/{id}/deny"): deny_key,
 }

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from hackkit.server import admin
+from hackkit.server import admin, pages
 from hackkit.server.errors import ApiError
 from hackkit.server.gateway import Caller, Gateway, Reply, Streamed, error_reply, json_reply, new_request_id
 
@@ -55,6 +55,10 @@ class Request:
     def path_id(self) -> str:
         return str(self.scope["path"]).rstrip("/").split("/")[-2]
 
+    @property
+    def path_tail(self) -> str:
+        return str(self.scope["path"]).rstrip("/").split("/")[-1]
+
 
 async def health(request: Request) -> Reply:
     return json_reply(200, {"status": "ok"})
@@ -80,6 +84,18 @@ async def embeddings(request: Request) -> Reply:
     return await request.gateway.embeddings(request.caller, request.body, request.request_id)
 
 
+async def prompt(request: Request) -> Reply | Streamed:
+    return await request.gateway.prompt(request.caller, request.path_tail, request.body, request.request_id)
+
+
+async def feedback(request: Request) -> Reply:
+    return await request.gateway.feedback(request.caller, request.body)
+
+
+async def key_request(request: Request) -> Reply:
+    return await request.gateway.request_key(request.body)
+
+
 async def metrics(request: Request) -> Reply:
     from hackkit.server.metrics import render
 
@@ -94,12 +110,23 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/v1/models"): models,
     ("POST", "/v1/chat/completions"): chat,
     ("POST", "/v1/embeddings"): embeddings,
+    ("POST", "/v1/key-requests"): key_request,
+    ("POST", "/v1/feedback"): feedback,
     ("GET", "/metrics"): metrics,
     **admin.ROUTES,
+    **pages.ROUTES,
 }
 # Routes whose last-but-one path part is an id: /admin/keys/{id}/revoke
-PATTERNS: dict[tuple[str, str], Handler] = admin.PATTERNS
+PATTERNS: dict[tuple[str, str], Handler] = {**admin.PATTERNS, **pages.PATTERNS}
+# Routes whose last path part is a name: /v1/prompts/{name}
+PREFIXES: dict[tuple[str, str], Handler] = {("POST", "/v1/prompts/"): prompt}
 LOGGED = {"/v1/chat/completions": "chat", "/v1/embeddings": "embeddings"}
+
+
+def logged_route(path: str) -> str | None:
+    """Which log route a path's refusals go under (prompt endpoints too)."""
+    path = path.rstrip("/")
+    return LOGGED.get(path) or ("prompt" if path.startswith("/v1/prompts/") else None)
 
 
 def find_route(method: str, path: str) -> Handler | None:
@@ -107,6 +134,9 @@ def find_route(method: str, path: str) -> Handler | None:
     if (method, path) in ROUTES:
         return ROUTES[(method, path)]
     parts = path.split("/")
+    prefixed = PREFIXES.get((method, "/".join(parts[:-1]) + "/"))
+    if prefixed is not None and parts[-1]:
+        return prefixed
     if len(parts) >= 3:
         pattern = "/".join([*parts[:-2], "{id}", parts[-1]])
         return PATTERNS.get((method, pattern))
@@ -130,6 +160,7 @@ class GatewayApp:
             if handler is None:
                 raise self._not_found(scope)
             body = await read_body(scope, receive, self.max_body) if scope["method"] in ("POST", "PUT") else b""
+            # (pages parse form bodies themselves: application/x-www-form-urlencoded)
             result = await handler(Request(self.gateway, scope, body, request_id))
         except ApiError as exc:
             await self._refused(scope, exc, request_id)
@@ -151,7 +182,7 @@ class GatewayApp:
         return ApiError(404, f"No route {scope['path']}.", hint="the API is under /v1 (OpenAI's)")
 
     async def _refused(self, scope: Scope, error: ApiError, request_id: str) -> None:
-        route = LOGGED.get(scope["path"].rstrip("/"))
+        route = logged_route(scope["path"])
         if route is not None:
             await self.gateway.log_refusal(route, error, request_id)
 

@@ -32,6 +32,7 @@ class Exposed:
     target: str  # a client model id, alias or deployment
     description: str = ""
     price: Price | None = None  # the entry's own prices, if it set them
+    approval_required: bool = True
 
     @property
     def alias(self) -> str:
@@ -93,7 +94,7 @@ def _exposed(name: str, entry: GatewayModel) -> Exposed:
     price = None
     if entry.input_price is not None or entry.output_price is not None:
         price = (entry.input_price or 0.0, entry.output_price or 0.0)
-    return Exposed(name, entry.model, entry.description, price)
+    return Exposed(name, entry.model, entry.description, price, entry.approval_required)
 
 
 def discovered_models(settings: Settings) -> dict[str, GatewayModel]:

@@ -41,6 +41,7 @@ class GatewayModel(_Section):
     input_price: float | None = Field(default=None, ge=0)  # USD per million tokens; default: the price table
     output_price: float | None = Field(default=None, ge=0)
     description: str = ""
+    approval_required: bool = True  # False: a key still waiting for approval may already call it
 
 
 class KeyDefaults(_Section):
@@ -63,6 +64,8 @@ class GatewayConfig(_Section):
     unpriced: Literal["refuse", "allow"] = "refuse"  # may a budgeted key call a model with no known price?
     max_body_mb: float = Field(default=4.0, gt=0, le=1024)
     admin_rpm: int | None = Field(default=600, ge=1)  # the admin key's own limit on /v1 routes; None: none
+    key_requests: bool = True  # teams may ask for a key (POST /v1/key-requests); a mentor approves it
+    max_pending: int = Field(default=200, ge=0)  # requests waiting at once, so nobody can flood the queue
     prompts: dict[str, Any] = Field(default_factory=dict)  # published prompt endpoints (see docs/gateway.md)
     policies: dict[str, Any] = Field(default_factory=dict)  # guardrails run on every request
 

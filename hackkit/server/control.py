@@ -27,6 +27,14 @@ class Control(Protocol):
 
     def usage(self, by: str) -> list[dict[str, Any]]: ...
 
+    def request_key(self, team: str, contact: str, reason: str | None, models: list[str] | None) -> dict[str, Any]: ...
+
+    def pending(self) -> list[dict[str, Any]]: ...
+
+    def approve(self, key_id: str, limits: dict[str, Any]) -> dict[str, Any]: ...
+
+    def deny(self, key_id: str, reason: str) -> dict[str, Any]: ...
+
     def close(self) -> None: ...
 
 
@@ -34,6 +42,7 @@ class LocalControl:
     def __init__(self, settings: Settings, db: str | None = None) -> None:
         from hackkit.server.serve import open_gateway_store
 
+        self.settings = settings
         self.store = open_gateway_store(settings, db)
 
     def create_key(self, spec: KeySpec) -> dict[str, Any]:
@@ -58,6 +67,23 @@ class LocalControl:
     def usage(self, by: str) -> list[dict[str, Any]]:
         return self.store.usage(by)
 
+    def request_key(self, team: str, contact: str, reason: str | None, models: list[str] | None) -> dict[str, Any]:
+        defaults = self.settings.gateway.keys
+        limits = {"budget_usd": defaults.budget, "rpm": defaults.rpm, "tpm": defaults.tpm}
+        key, secret = self.store.request_key(
+            team, contact=contact, reason=reason, models=models, limits={**limits, "max_tokens": defaults.max_tokens}
+        )
+        return {**key.public(), "key": secret}
+
+    def pending(self) -> list[dict[str, Any]]:
+        return [key.public() for key in self.store.pending_keys()]
+
+    def approve(self, key_id: str, limits: dict[str, Any]) -> dict[str, Any]:
+        return self.store.approve_key(key_id, "cli", **limits).public()
+
+    def deny(self, key_id: str, reason: str) -> dict[str, Any]:
+        return self.store.deny_key(key_id, reason, "cli").public()
+
     def close(self) -> None:
         self.store.close()
 
@@ -65,16 +91,18 @@ class LocalControl:
 class RemoteControl:
     """The same operations through a running gateway's ``/admin`` routes."""
 
-    def __init__(self, url: str, admin_key: str | None) -> None:
+    def __init__(self, url: str, admin_key: str | None, *, anonymous: bool = False) -> None:
+        """``anonymous``: for the one route a team may call without a key (asking for one)."""
         import httpx
 
-        if not admin_key:
+        if not admin_key and not anonymous:
             raise ConfigError(
                 "--url needs the gateway's admin key.",
                 hint="export HACKKIT_GATEWAY_ADMIN_KEY=... (it is in .hackkit/gateway-admin-key on the gateway)",
             )
         self.url = url.rstrip("/").removesuffix("/v1")
-        self.http = httpx.Client(headers={"Authorization": f"Bearer {admin_key}"}, timeout=30)
+        headers = {"Authorization": f"Bearer {admin_key}"} if admin_key else {}
+        self.http = httpx.Client(headers=headers, timeout=30)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         import httpx
@@ -110,13 +138,27 @@ class RemoteControl:
     def usage(self, by: str) -> list[dict[str, Any]]:
         return list(self._call("GET", "/admin/usage", params={"by": by})["data"])
 
+    def request_key(self, team: str, contact: str, reason: str | None, models: list[str] | None) -> dict[str, Any]:
+        body = {"team": team, "contact": contact, "reason": reason, "models": models}
+        return dict(self._call("POST", "/v1/key-requests", json=body))
+
+    def pending(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/admin/keys", params={"status": "pending"})["data"])
+
+    def approve(self, key_id: str, limits: dict[str, Any]) -> dict[str, Any]:
+        body = {k: v for k, v in {**limits, "budget": limits.get("budget_usd")}.items() if k != "budget_usd"}
+        return dict(self._call("POST", f"/admin/keys/{key_id}/approve", json=body))
+
+    def deny(self, key_id: str, reason: str) -> dict[str, Any]:
+        return dict(self._call("POST", f"/admin/keys/{key_id}/deny", json={"reason": reason}))
+
     def close(self) -> None:
         self.http.close()
 
 
-def control(settings: Settings, url: str | None, db: str | None) -> Control:
+def control(settings: Settings, url: str | None, db: str | None, *, anonymous: bool = False) -> Control:
     if url:
         from hackkit.server.serve import ADMIN_KEY_VARIABLE
 
-        return RemoteControl(url, settings.env(ADMIN_KEY_VARIABLE))
+        return RemoteControl(url, settings.env(ADMIN_KEY_VARIABLE), anonymous=anonymous)
     return LocalControl(settings, db)

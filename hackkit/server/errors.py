@@ -65,3 +65,9 @@ def invalid_key(message: str = "Invalid API key.") -> ApiError:
     return ApiError(
         401, message, code="invalid_api_key", hint="check the key the organisers gave your team (it starts with hk-)"
     )
+
+
+def error_body_bytes(error: ApiError) -> bytes:
+    import json
+
+    return json.dumps(error.body(), ensure_ascii=False).encode()

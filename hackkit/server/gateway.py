@@ -18,6 +18,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from hackkit.config import Settings
@@ -32,12 +33,13 @@ from hackkit.errors import (
     RateLimitError,
 )
 from hackkit.llm.client import Client
-from hackkit.llm.context import estimate_tokens
 from hackkit.llm.types import ChatResponse, Usage
 from hackkit.server import openai_format as fmt
+from hackkit.server.calllog import CallLog
 from hackkit.server.catalog import DEFAULT_ALIASES, Catalog, Exposed
 from hackkit.server.errors import ApiError, invalid_key
-from hackkit.server.store import AdmissionRequest, KeyRecord, Settlement, SQLStore, hash_key
+from hackkit.server.store import AdmissionRequest, KeyRecord, SQLStore, hash_key
+from hackkit.server.streaming import ChatEvents, open_stream
 
 log = logging.getLogger("hackkit.gateway")
 T = TypeVar("T")
@@ -109,6 +111,11 @@ class Gateway:
         router_settings.llm.ledger.enabled = False  # logged once: in the gateway's store
         self.client = Client(router_settings, async_transport="aiohttp")
         self.catalog.router = self.client.router
+        from hackkit.server.policies import Guardrails
+        from hackkit.server.prompts import PromptRegistry
+
+        self.guardrails = Guardrails(self.config.policies)
+        self.prompts = PromptRegistry((settings.root or Path.cwd()) / "prompts", self.config.prompts)
         self.admin = KeyRecord("admin", "(admin)", "admin", "active", rpm=self.config.admin_rpm)
         self.admin.max_tokens = self.config.keys.max_tokens
         self._db = ThreadPoolExecutor(max_workers=db_threads, thread_name_prefix="hackkit-gateway-db")
@@ -168,7 +175,10 @@ class Gateway:
 
     # -- POST /v1/chat/completions ----------------------------------------------------------
 
-    async def admit(self, caller: Caller, request_id: str, model: Exposed, input_bound: int, cap: int | None) -> Any:
+    async def admit(
+        self, caller: Caller, request_id: str, model: Exposed, input_bound: int, cap: int | None, prompt: Any = None
+    ) -> Any:
+        """Admit the call (limits, budget) through the store; ``prompt``'s own approval flag rules, if any."""
         price = self.catalog.price(model)
         request = AdmissionRequest(
             request_id=request_id,
@@ -180,6 +190,7 @@ class Gateway:
             ttl=self.client.settings.llm.router.deadline + RESERVATION_MARGIN_S,
             default_max_tokens=self.config.keys.max_tokens,
             refuse_unpriced=self.config.unpriced == "refuse",
+            approval_required=prompt.approval_required if prompt is not None else model.approval_required,
             admin=self.admin if caller.admin else None,
         )
         return await self.db(self.store.admit, request)
@@ -205,12 +216,14 @@ class Gateway:
         started = time.perf_counter()
         call = await self.parse(caller, fmt.parse_chat, body)
         model = await self.resolve(caller, call.model)
+        call.messages = await self.guard(caller, "chat", model, call.messages, request_id)
         admission = await self.admit(caller, request_id, model, len(body), call.max_tokens)
         record = CallLog(self, caller, admission.key, model, request_id, started, stream=call.stream)
         kwargs = self._chat_kwargs(call, model, admission.max_tokens)
         headers = {"x-request-id": request_id, **rate_headers(admission.limits)}
         if call.stream:
-            return await self._open_stream(call, model, kwargs, record, headers)
+            chat_events = ChatEvents(request_id, model.name, call.include_usage)
+            return await open_stream(self, call.messages, model, kwargs, record, headers, chat_events)
         try:
             response: ChatResponse = await self.client.achat(call.messages, model.alias, cache=False, **kwargs)
         except HackkitError as exc:
@@ -219,24 +232,6 @@ class Gateway:
             return error_reply(error, request_id)
         await record.settle(response, payload=(call.messages, response.text))
         return Reply(200, dumps(fmt.chat_body(request_id, model.name, response)), headers)
-
-    async def _open_stream(
-        self, call: fmt.ChatCall, model: Exposed, kwargs: dict[str, Any], record: CallLog, headers: dict[str, str]
-    ) -> Reply | Streamed:
-        """Route until the first chunk arrives, so a failure is an error status, not a 200 with an error inside."""
-        stream = await self.client.achat(call.messages, model.alias, stream=True, cache=False, **kwargs)
-        chunks = stream.chunks()
-        try:
-            first = await anext(chunks, None)
-        except HackkitError as exc:
-            error = upstream_error(exc)
-            await record.failed(error, exc)
-            return error_reply(error, record.request_id)
-        except BaseException:
-            await stream.aclose()
-            raise
-        record.first_token()
-        return Streamed(headers, self._stream(call, model, stream, first, record))
 
     def _chat_kwargs(self, call: fmt.ChatCall, model: Exposed, max_tokens: int) -> dict[str, Any]:
         kwargs: dict[str, Any] = {**call.params, "max_tokens": max_tokens}
@@ -257,44 +252,17 @@ class Gateway:
         config = self.client.settings.llm.providers.get(provider)
         return (config.kind if config and config.kind else provider) or provider
 
-    async def _stream(
-        self, call: fmt.ChatCall, model: Exposed, stream: Any, first: Any, record: CallLog
-    ) -> AsyncIterator[bytes]:
-        """SSE events; the call is settled before the last one, or with what was seen if the client left."""
-        created, opening, settled = int(time.time()), True, False
-        try:
-            pending = [first] if first is not None else []
-            async for chunk in _chain(pending, stream.chunks()):
-                body = fmt.chunk_body(record.request_id, model.name, created, chunk, opening)
-                if body is not None:
-                    opening = False
-                    yield b"data: " + dumps(body) + b"\n\n"
-            response = stream.response
-            assert response is not None
-            await record.settle(response, payload=(call.messages, response.text))
-            settled = True
-            if call.include_usage:
-                usage = fmt.usage_chunk(
-                    record.request_id, model.name, created, response.usage.input_tokens, response.usage.output_tokens
-                )
-                yield b"data: " + dumps(usage) + b"\n\n"
-            yield b"data: [DONE]\n\n"
-        except HackkitError as exc:  # broke after it started: the client has a 200 already, so say it in-band
-            error = upstream_error(exc)
-            await record.failed(error, exc)
-            settled = True
-            yield b"data: " + dumps(error.body()) + b"\n\n"
-        finally:
-            if not settled:  # the client went away: close the upstream, charge what was seen
-                await stream.aclose()
-                await record.cancelled(stream.partial or _nothing_seen(call))
-
     # -- POST /v1/embeddings ----------------------------------------------------------------
 
     async def embeddings(self, caller: Caller, body: bytes, request_id: str) -> Reply:
         started = time.perf_counter()
         name, texts, encoding = await self.parse(caller, fmt.parse_embeddings, body)
         model = await self.resolve(caller, name)
+        if self.guardrails:
+            guarded = await self.guard(
+                caller, "embeddings", model, [{"role": "user", "content": t} for t in texts], request_id
+            )
+            texts = [str(m["content"]) for m in guarded]
         admission = await self.admit(caller, request_id, model, sum(len(t.encode()) for t in texts), 1)
         record = CallLog(self, caller, admission.key, model, request_id, started, route="embeddings")
         try:
@@ -308,6 +276,108 @@ class Gateway:
         await record.settle(answered)
         headers = {"x-request-id": request_id, **rate_headers(admission.limits)}
         return Reply(200, dumps(fmt.embeddings_body(model.name, result, encoding)), headers)
+
+    # -- guardrails -------------------------------------------------------------------------
+
+    async def guard(
+        self, caller: Caller, route: str, model: Exposed, messages: list[dict[str, Any]], request_id: str
+    ) -> list[dict[str, Any]]:
+        """The messages after ``[gateway.policies]``; a denial for a real key is a 400, audited under its team."""
+        if not self.guardrails:
+            return messages
+        try:
+            return self.guardrails.apply(route, model.name, messages)
+        except ApiError as refusal:
+            key = await self.key_of(caller)  # a bad key is a 401 first
+            refusal.key = key  # type: ignore[attr-defined]
+            detail = {
+                "request_id": request_id,
+                "route": route,
+                "model": model.name,
+                "policy": getattr(refusal, "policy", ""),
+            }
+            await self.db(self.store.record_audit, key.team, "policy.deny", key.id, detail)
+            raise
+
+    # -- POST /v1/prompts/{name} -----------------------------------------------------------
+
+    async def prompt(self, caller: Caller, name: str, body: bytes, request_id: str) -> Reply | Streamed:
+        """Fill a published prompt's variables and answer with its model, as a call of its own."""
+        from hackkit.server.prompts import check_variables
+        from hackkit.server.streaming import PromptEvents
+
+        started = time.perf_counter()
+        variables, stream = await self.parse(caller, fmt.parse_prompt_call, body)
+        try:
+            endpoint = self.prompts.get(name, admin=caller.admin)
+            chosen = endpoint.choose(caller.key_hash or "admin")  # sticky per key, known before any lookup
+            if chosen.status == "retired":
+                raise retired(chosen)
+            filled = check_variables(chosen, variables)
+            model = self.catalog.get(chosen.model or self.catalog.default_model)
+        except ApiError:
+            await self.key_of(caller)  # a bad key is a 401 first
+            raise
+        rendered = chosen.render(**filled)
+        rendered.messages = await self.guard(caller, "prompt", model, rendered.messages, request_id)
+        cap = chosen.params.get("max_tokens")
+        admission = await self.admit(caller, request_id, model, len(dumps(rendered.messages)), cap, chosen)
+        record = CallLog(
+            self,
+            caller,
+            admission.key,
+            model,
+            request_id,
+            started,
+            route="prompt",
+            stream=stream,
+            prompt=(chosen.name, chosen.version),
+        )
+        kwargs = {k: v for k, v in chosen.params.items() if k != "max_tokens"} | {"max_tokens": admission.max_tokens}
+        headers = {"x-request-id": request_id, "x-prompt-version": chosen.version, **rate_headers(admission.limits)}
+        if chosen.status == "deprecated":
+            headers["deprecation"] = "true"
+            if chosen.replaced_by:
+                headers["link"] = f'</v1/prompts/{chosen.replaced_by}>; rel="successor-version"'
+        if stream:
+            events = PromptEvents(request_id, chosen.version)
+            return await open_stream(self, rendered.messages, model, kwargs, record, headers, events)
+        try:
+            response: ChatResponse = await self.client.achat(rendered.messages, model.alias, cache=False, **kwargs)
+        except HackkitError as exc:
+            error = upstream_error(exc)
+            await record.failed(error, exc)
+            return error_reply(error, request_id)
+        await record.settle(response, payload=(rendered.messages, response.text))
+        return Reply(200, dumps(fmt.prompt_body(request_id, chosen.version, response)), headers)
+
+    # -- POST /v1/feedback ------------------------------------------------------------------
+
+    async def feedback(self, caller: Caller, body: bytes) -> Reply:
+        """A score for one of the caller's own calls (a prompt endpoint's, for its A/B test)."""
+        key = await self.key_of(caller)
+        request_id, score, comment = fmt.parse_feedback(_json(body))
+        saved = await self.db(self.store.add_feedback, request_id, key.id, score, comment, caller.admin)
+        return json_reply(201, {"id": saved, "request_id": request_id, "score": score})
+
+    # -- POST /v1/key-requests -------------------------------------------------------------
+
+    async def request_key(self, body: bytes) -> Reply:
+        """A team asks for a key: it gets one at once, inactive until a mentor approves it."""
+        if not self.config.key_requests:
+            raise ApiError(404, "This gateway takes no key requests.", hint="ask the organisers for a key")
+        fields = _json(body)
+        team, contact, reason, models = fmt.parse_key_request(fields, self.catalog.names())
+        if await self.db(self.store.count_pending) >= self.config.max_pending:
+            raise ApiError(429, "Too many key requests are waiting already.", hint="ask a mentor in the room")
+        defaults = self.config.keys
+        limits = {"budget_usd": defaults.budget, "rpm": defaults.rpm, "tpm": defaults.tpm}
+        limits["max_tokens"] = defaults.max_tokens
+        key, secret = await self.db(
+            lambda: self.store.request_key(team, contact=contact, reason=reason, models=models, limits=limits)
+        )
+        body_out = {"id": key.id, "key": secret, "status": key.status, "team": key.team, "models": key.models}
+        return json_reply(201, body_out)
 
     # -- the log ----------------------------------------------------------------------------
 
@@ -329,93 +399,6 @@ class Gateway:
             await self.db(self.store.log, row)
         except Exception as exc:  # a refusal we could not log must not become a 500
             log.warning("could not log a refused request: %s", exc)
-
-
-class CallLog:
-    """One admitted call's settlement: what it cost, and its row in the request log."""
-
-    def __init__(
-        self,
-        gateway: Gateway,
-        caller: Caller,
-        key: KeyRecord,
-        model: Exposed,
-        request_id: str,
-        started: float,
-        *,
-        route: str = "chat",
-        stream: bool = False,
-    ) -> None:
-        self.gateway, self.caller, self.key, self.model = gateway, caller, key, model
-        self.request_id, self.started, self.route, self.stream = request_id, started, route, stream
-        self.ttft_ms: float | None = None
-
-    def first_token(self) -> None:
-        if self.ttft_ms is None:
-            self.ttft_ms = (time.perf_counter() - self.started) * 1000
-
-    def _row(self, status: str, http_status: int, response: ChatResponse | None, **extra: Any) -> dict[str, Any]:
-        usage = response.usage if response else Usage()
-        return {
-            "request_id": self.request_id,
-            "ts": time.time(),
-            "team": self.key.team,
-            "key_id": self.key.id,
-            "route": self.route,
-            "model_asked": self.model.name,
-            "model_used": response.model_id if response else None,
-            "provider": response.provider if response else None,
-            "input_tokens": usage.input_tokens,
-            "output_tokens": usage.output_tokens,
-            "latency_ms": (time.perf_counter() - self.started) * 1000,
-            "ttft_ms": self.ttft_ms,
-            "status": status,
-            "http_status": http_status,
-            "stream": int(self.stream),
-            "fallback": int(bool(response and response.fallback)),
-            **extra,
-        }
-
-    def _cost(self, response: ChatResponse) -> int:
-        price = self.gateway.catalog.price(self.model, response.model_id or None)
-        if price is None:
-            return 0
-        usage = response.usage
-        return int(-(-(usage.input_tokens * price[0] + usage.output_tokens * price[1]) * 1000 // 1))
-
-    async def _settle(self, row: dict[str, Any], response: ChatResponse | None) -> None:
-        usage = response.usage if response else Usage()
-        cost = self._cost(response) if response else 0
-        settlement = Settlement(self.request_id, self.key.id, cost, usage.input_tokens + usage.output_tokens, row)
-        await self.gateway.db(self.gateway.store.settle, settlement)
-
-    async def settle(self, response: ChatResponse, payload: Any = None) -> None:
-        extra = {"payload": _payload(payload)} if payload is not None and self.gateway.config.log_payloads else {}
-        await self._settle(self._row("ok", 200, response, **extra), response)
-
-    async def failed(self, error: ApiError, cause: HackkitError) -> None:
-        row = self._row("error", error.status, None, error_class=type(cause).__name__, error=error.message[:500])
-        await self._settle(row, None)
-
-    async def cancelled(self, partial: ChatResponse) -> None:
-        """The client left mid-stream: charged for what was seen, logged as cancelled."""
-        await self._settle(self._row("cancelled", 499, partial), partial)
-
-
-async def _chain(first: list[Any], rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
-    for item in first:
-        yield item
-    async for item in rest:
-        yield item
-
-
-def _payload(payload: Any) -> str:
-    messages, answer = payload
-    return json.dumps({"messages": messages, "answer": answer}, ensure_ascii=False, default=str)
-
-
-def _nothing_seen(call: fmt.ChatCall) -> ChatResponse:
-    return ChatResponse("", usage=Usage(estimate_tokens(call.messages), 0))
 
 
 def _json(body: bytes) -> Any:
@@ -442,6 +425,11 @@ def upstream_error(exc: HackkitError) -> ApiError:
         status = 502
     summary = "; ".join(f"{a.model}: {a.reason}" for a in failures) or exc.message
     return ApiError(status, f"Every upstream failed: {summary}", code="upstream_failed")
+
+
+def retired(prompt: Any) -> ApiError:
+    successor = f" It was replaced by {prompt.replaced_by!r}." if prompt.replaced_by else ""
+    return ApiError(410, f"The prompt {prompt.name!r} was retired.{successor}", code="prompt_retired")
 
 
 def rate_headers(limits: Any) -> dict[str, str]:

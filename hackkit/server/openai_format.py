@@ -8,6 +8,7 @@ OpenAI accepts and hackkit does not use are ignored, never an error; those that 
 from __future__ import annotations
 
 import base64
+import math
 import struct
 import time
 from dataclasses import dataclass, field
@@ -241,3 +242,61 @@ def _encode_vector(vector: list[float], encoding: str) -> list[float] | str:
     if encoding == "float":
         return [float(x) for x in vector]
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+
+
+def parse_key_request(body: Any, known: list[str]) -> tuple[str, str, str | None, list[str] | None]:
+    """(team, contact, reason, models) from ``POST /v1/key-requests``."""
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object: {team, contact, reason, models}.")
+    team, contact, reason = body.get("team"), body.get("contact"), body.get("reason")
+    if not isinstance(team, str) or not team.strip() or len(team) > 200:
+        raise bad_request("`team` is required: your team's name (up to 200 characters).", "team")
+    if not isinstance(contact, str) or not contact.strip() or len(contact) > 200:
+        raise bad_request("`contact` is required: an email or a name the organisers can reach.", "contact")
+    if reason is not None and (not isinstance(reason, str) or len(reason) > 2000):
+        raise bad_request("`reason` must be text of up to 2,000 characters.", "reason")
+    models = body.get("models")
+    if isinstance(models, str):
+        models = [m.strip() for m in models.split(",") if m.strip()]
+    if models is not None:
+        if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
+            raise bad_request("`models` must be a list of model names.", "models")
+        unknown = [m for m in models if m not in known]
+        if unknown:
+            raise bad_request(f"Unknown models: {', '.join(unknown)}; this gateway has {', '.join(known)}.", "models")
+    return team.strip(), contact.strip(), reason, models or None
+
+
+def prompt_body(request_id: str, version: str, response: ChatResponse) -> dict[str, Any]:
+    """A prompt endpoint's answer: the output, the version that wrote it, and its usage."""
+    return {
+        "output": response.text,
+        "prompt_version": version,
+        "request_id": request_id,
+        "usage": usage_body(response.usage.input_tokens, response.usage.output_tokens),
+        "model": response.model_id,
+    }
+
+
+def parse_prompt_call(body: Any) -> tuple[Any, bool]:
+    """(variables, stream) from ``POST /v1/prompts/{name}``."""
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object: {variables, stream}.")
+    unknown = set(body) - {"variables", "stream"}
+    if unknown:
+        raise bad_request(f"Unknown fields: {', '.join(sorted(unknown))}; a prompt call takes variables and stream.")
+    return body.get("variables"), _boolean(body, "stream")
+
+
+def parse_feedback(body: Any) -> tuple[str, float, str | None]:
+    """(request_id, score, comment) from ``POST /v1/feedback``."""
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object: {request_id, score, comment}.")
+    request_id, score, comment = body.get("request_id"), body.get("score"), body.get("comment")
+    if not isinstance(request_id, str) or not request_id:
+        raise bad_request("`request_id` is required: the x-request-id (or request_id) of the call.", "request_id")
+    if not isinstance(score, (int, float)) or isinstance(score, bool) or not math.isfinite(score):
+        raise bad_request("`score` must be a number (for instance 1 for a good answer, 0 for a bad one).", "score")
+    if comment is not None and (not isinstance(comment, str) or len(comment) > 2000):
+        raise bad_request("`comment` must be text of up to 2,000 characters.", "comment")
+    return request_id, float(score), comment

@@ -78,12 +78,9 @@ def prepare(settings: Settings, host: str, port: int, workers: int, db: str | No
             raise MissingDependencyError(f"{what} (the gateway's web server and upstream client)", INSTALL_GATEWAY)
     if workers < 1:
         raise ConfigError("--workers must be at least 1.")
-    for table in ("prompts", "policies"):
-        if getattr(settings.gateway, table):
-            raise ConfigError(
-                f"[gateway.{table}] is not built yet, so the gateway would ignore it.",
-                hint=f"remove [gateway.{table}] for now (docs/roadmap.md says what is coming)",
-            )
+    from hackkit.server.policies import Guardrails
+
+    Guardrails(settings.gateway.policies)  # a bad rule stops serve here, with its message
     store = open_gateway_store(settings, db)
     store.close()
     _, where = admin_key(settings)
@@ -91,9 +88,20 @@ def prepare(settings: Settings, host: str, port: int, workers: int, db: str | No
     from hackkit.server.catalog import Catalog
 
     catalog = Catalog(settings, Client(settings).router)
+    from hackkit.server.prompts import PromptRegistry
+
+    published = PromptRegistry(gateway_root(settings) / "prompts", settings.gateway.prompts).endpoints()
+    for endpoint in published.values():  # every prompt names a model the gateway exposes
+        for prompt in endpoint.versions.values():
+            if prompt.model and prompt.model not in catalog.models:
+                raise ConfigError(
+                    f"{prompt.source} uses the model {prompt.model!r}, which [gateway.models] does not have.",
+                    hint=f"name one of {', '.join(catalog.models)} in its front matter",
+                )
     from hackkit.server.store.postgres import masked
 
-    return Banner(f"http://{host}:{port}", catalog.describe(), masked(store.url), where, workers)
+    models = catalog.describe() + (f"; prompt endpoints: {', '.join(published)}" if published else "")
+    return Banner(f"http://{host}:{port}", models, masked(store.url), where, workers)
 
 
 def run(root: Path, host: str, port: int, workers: int, db: str | None, log_level: str = "warning") -> None:

@@ -184,7 +184,14 @@ class AiohttpTransport(_PerLoop):
     name = "aiohttp"
 
     def new_pool(self) -> Any:
-        import aiohttp
+        try:
+            import aiohttp
+        except ImportError:
+            from hackkit.errors import MissingDependencyError
+
+            raise MissingDependencyError(
+                "aiohttp (the gateway's upstream client)", "pip install 'hackkit-llm[gateway]'"
+            ) from None
 
         connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=30, ttl_dns_cache=300)
         return aiohttp.ClientSession(connector=connector, auto_decompress=True, trust_env=False)

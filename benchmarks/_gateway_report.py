@@ -332,3 +332,16 @@ def as_json(run: Run) -> str:
         "skipped": run.skipped,
     }
     return json.dumps(document, indent=2)
+
+
+COMPUTED = ("rows", "rounds", "memory", "ratios", "targets", "teams", "skipped")
+
+
+def from_json(text: str) -> Run:
+    """A run saved with ``--json``, to print its tables again (``--report FILE``)."""
+    document = json.loads(text)
+    run = Run({key: value for key, value in document.items() if key not in COMPUTED})
+    run.rounds = [[Row(**row) for row in rows] for rows in document["rounds"]]
+    run.memory = [Memory(**{k: v for k, v in m.items() if k != "growth"}) for m in document["memory"]]
+    run.skipped = document["skipped"]
+    return run

@@ -91,6 +91,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pg-bin", help="folder of initdb and postgres (default Debian's newest)")
     parser.add_argument("--work-dir", type=Path, help="keep configs, databases and logs here (default: a temp dir)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON instead of tables")
+    parser.add_argument("--report", type=Path, help="measure nothing: print the tables of a run saved with --json")
     return parser.parse_args(argv)
 
 
@@ -285,6 +286,9 @@ def work_folder(path: Path | None) -> Iterator[Path]:
 def main(argv: list[str] | None = None) -> int:
     exit_on_sigterm()
     args = parse_args(argv)
+    if args.report:
+        report.print_report(report.from_json(args.report.read_text()))
+        return 0
     options = options_from(args)
     try:
         with work_folder(args.work_dir) as folder:

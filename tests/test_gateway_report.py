@@ -1,7 +1,8 @@
 """`hackkit gateway report`: the dashboard's figures from the store, printed, as CSV and as JSON.
 
 A store in a temp folder is filled with a known log (calls settled through the store, so spend and
-the log agree); the figures are checked against numbers worked out by hand.
+the log agree); the figures are checked against numbers worked out by hand. Then a real gateway
+answers real calls, and the CLI (local and --url) and the dashboard show the same numbers.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import time
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
-from gateway_helpers import write_config
+from gateway_helpers import serve_gateway, write_config
 
 from hackkit.cli import cli
 from hackkit.server import report
@@ -142,3 +144,49 @@ def test_a_bad_window_is_a_clear_error(known, monkeypatch):
     monkeypatch.delenv("HACKKIT_GATEWAY_ADMIN_KEY", raising=False)
     remote = run(folder, monkeypatch, "--url", "http://127.0.0.1:9")
     assert remote.exit_code != 0 and "HACKKIT_GATEWAY_ADMIN_KEY" in remote.output
+
+
+CONFIG = """
+[gateway]
+default_model = "echo"
+[gateway.models]
+echo = { model = "fake/echo", input_price = 1.0, output_price = 2.0 }
+"""
+
+
+def test_the_dashboard_and_the_cli_show_the_same_numbers(tmp_path, monkeypatch):
+    write_config(tmp_path, CONFIG)
+    with serve_gateway(tmp_path) as gateway:
+        key = gateway.key("Ducks", budget_usd=1.0)
+        for text in ("one", "two three", "four five six"):
+            answer = httpx.post(
+                gateway.v1 + "/chat/completions",
+                headers={"Authorization": f"Bearer {key}"},
+                json={"model": "echo", "messages": [{"role": "user", "content": text}]},
+            )
+            assert answer.status_code == 200
+        httpx.post(gateway.v1 + "/chat/completions", headers={"Authorization": "Bearer hk-wrong"}, json={})
+        admin = {"Authorization": f"Bearer {gateway.admin_key}"}
+        served = httpx.get(gateway.url + "/dashboard/report.json", headers=admin).json()
+        local = json.loads(run(tmp_path, monkeypatch, "--json").stdout)
+        monkeypatch.setenv("HACKKIT_GATEWAY_ADMIN_KEY", gateway.admin_key)
+        remote = json.loads(run(tmp_path, monkeypatch, "--json", "--url", gateway.v1).stdout)
+        page = httpx.get(gateway.url + "/dashboard", headers=admin).text
+        csv_export = httpx.get(gateway.url + "/dashboard/report.csv", headers=admin)
+    for figures in (local, remote):
+        assert {k: figures[k] for k in ("totals", "teams", "models", "prompts")} == {
+            k: served[k] for k in ("totals", "teams", "models", "prompts")
+        }
+        assert _busy(figures) == _busy(served)
+    t = served["totals"]
+    assert (t["requests"], t["errors"]) == (4, 1)  # the refused call counts as an error
+    assert served["teams"][0]["team"] == "Ducks" and served["teams"][0]["spent_usd"] == pytest.approx(t["spend_usd"])
+    for shown in (f"{t['requests']:,}", report.money(t["spend_usd"]), report.millis(t["p95_ms"])):
+        assert f"<b>{shown}</b>" in page
+    assert csv_export.headers["content-type"].startswith("text/csv")
+    assert csv_export.text.splitlines()[0] == ",".join(report.CSV_COLUMNS)
+
+
+def _busy(figures: dict) -> dict:
+    """The non-empty buckets (the window's edges move between two calls; its calls do not)."""
+    return {b["start"]: b for b in figures["series"] if b["requests"]}

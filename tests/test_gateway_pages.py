@@ -330,5 +330,7 @@ def test_the_catalog_asks_for_keys_exactly_as_post_v1_key_requests_does(tmp_path
         assert (
             "value='Second'" in refused.text and ">the train</textarea>" in refused.text and "checked" in refused.text
         )
+        unexplained = again.post("/catalog/request", data={**form, "reason": "", "csrf": _csrf(refused.text)})
+        assert unexplained.status_code == 429 and "></textarea>" in unexplained.text  # an empty reason stays empty
         assert [k.team for k in small.store.pending_keys()] == ["Latecomers"]
         assert small.store.pending_keys()[0].models == ["echo"]

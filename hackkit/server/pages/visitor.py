@@ -77,7 +77,7 @@ def request_card(gateway: Gateway, visit: Visit, asked: dict[str, Any], error: s
         )
         + html.labelled(
             "What you need it for",
-            Markup("<textarea name='reason' rows='3' maxlength='2000'>{}</textarea>").format(asked.get("reason", "")),
+            Markup("<textarea name='reason' rows='3' maxlength='2000'>{}</textarea>").format(asked.get("reason") or ""),
         )
         + Markup("<fieldset><legend>Models (none ticked: what the organisers grant)</legend>{}</fieldset>").format(
             boxes

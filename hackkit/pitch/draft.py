@@ -2,22 +2,19 @@
 
 One call per field, each given the README, the project's facts and what the team already wrote,
 so a small local model can answer too. The answers go into ``pitch/pitch.yaml`` with a comment
-saying they are drafts; every comment and every field the team wrote is kept as it was (the file
-is edited with ruamel.yaml's round trip, not rewritten), so drafting again only fills what is
+saying they are drafts; every other byte of the file, comments and the team's fields included, is
+kept as it was (only each empty field's own span is replaced), so drafting again only fills what is
 still empty.
 """
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hackkit.errors import MissingDependencyError
 from hackkit.pitch.facts import ProjectFacts, collect_facts
-from hackkit.pitch.render_pptx import INSTALL_PITCH
 from hackkit.pitch.spec import LIST_FIELDS, PitchSpec, load_spec, parse_spec, spec_path
 
 if TYPE_CHECKING:
@@ -129,40 +126,50 @@ def _strip(line: str) -> str:
 
 
 def write_fields(project: Path, values: dict[str, str | list[str]], comment: str) -> Path:
-    """Set ``values`` in ``pitch/pitch.yaml`` keeping everything else, comments included; its path."""
-    try:
-        from ruamel.yaml import YAML
-        from ruamel.yaml.comments import CommentedMap, CommentedSeq
-    except ImportError:
-        raise MissingDependencyError("ruamel.yaml", INSTALL_PITCH) from None
+    """Set ``values`` in ``pitch/pitch.yaml``; every other byte of the file stays as the team wrote it.
+
+    Only the span of each field's key and value is replaced (found with PyYAML's node positions), so
+    comments, quoting and indentation elsewhere are untouched; a key the file lacks is appended.
+    """
     path = spec_path(project)
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    yaml.width = 4096  # never re-wrap a line the team wrote
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    data = yaml.load(path.read_text(encoding="utf-8")) if path.is_file() else None
-    data = data if data is not None else CommentedMap()
-    for name, value in values.items():
-        if isinstance(value, list):
-            value = CommentedSeq(value)
-            value.fa.set_block_style()
-        data[name] = value
-        _mark(data, name, comment)
-    buffer = io.StringIO()
-    yaml.dump(data, buffer)
-    parse_spec(buffer.getvalue(), path)  # what is written must load
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    spans = _spans(text, path)
+    for name, value in sorted(values.items(), key=lambda item: -spans.get(item[0], (len(text), 0))[0]):
+        rendered = _render(name, value, comment)
+        if name in spans:
+            start, end = spans[name]
+            text = text[:start] + rendered + text[end:]
+        else:
+            text = text + ("" if not text or text.endswith("\n") else "\n") + rendered + "\n"
+    parse_spec(text, path)  # what is written must load
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(buffer.getvalue(), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return path
 
 
-def _mark(data: Any, name: str, comment: str) -> None:
-    """An end-of-line comment on ``name``, keeping the comment lines that follow it (ruamel keeps them together)."""
-    after = data.ca.items.get(name, [None, None, None, None])
-    token = after[2] if len(after) > 2 else None
-    if token is None:
-        data.yaml_add_eol_comment(comment, name)
-    elif token.value.startswith("\n"):  # no end-of-line comment yet: only the lines after
-        token.value = f" # {comment}" + token.value
-    else:  # the team's own end-of-line comment stays, after the mark
-        token.value = f"# {comment}; " + token.value.lstrip("# ")
+def _spans(text: str, where: Path) -> dict[str, tuple[int, int]]:
+    """Each top-level key's span in ``text``: from the key to the end of its value."""
+    import yaml
+
+    node = yaml.compose(text) if text.strip() else None
+    if node is None:
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        parse_spec(text, where)  # raises the error that names the problem
+        return {}
+    spans = {}
+    for key, value in node.value:
+        end = value.end_mark.index
+        if isinstance(value, yaml.ScalarNode) and value.value == "" and value.style is None:
+            end = text.index(":", key.end_mark.index) + 1  # no value written (``key:``): the span ends at its colon
+        spans[str(key.value)] = (key.start_mark.index, end)
+    return spans
+
+
+def _render(name: str, value: str | list[str], comment: str) -> str:
+    """``name: value  # comment`` as YAML; a list in the template's style (``  - item``)."""
+    import yaml
+
+    dumped = yaml.safe_dump({name: value}, allow_unicode=True, width=4096, sort_keys=False).rstrip("\n")
+    first, *rest = dumped.split("\n")
+    return "\n".join([f"{first}  # {comment}", *(f"  {line}" for line in rest)])

@@ -1,5 +1,5 @@
 """The built-in theme (dark text on white, large type, one accent: it reads on a washed-out projector)
-and the geometry every format shares: a 16:9 slide of 13.333 x 7.5 inches (1280 x 720 CSS pixels).
+and the geometry every format shares: a 16:9 slide of 13.33 x 7.5 inches (1280 x 720 CSS pixels).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from hackkit.pitch.spec import PitchSpec
 
-WIDTH_IN, HEIGHT_IN = 13.333, 7.5
+WIDTH_IN, HEIGHT_IN = 40 / 3, 7.5  # 16:9, as PowerPoint's own widescreen size
 PX_PER_IN = 96
 FONT = "Arial"  # PowerPoint has it everywhere; LibreOffice draws it with the metric-compatible Liberation Sans
 CSS_FONT = "Arial, 'Liberation Sans', Helvetica, sans-serif"

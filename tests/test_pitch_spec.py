@@ -205,6 +205,15 @@ def test_a_deck_that_runs_long_warns_and_names_the_slides_to_cut(project, monkey
     assert "too long" in result.output and "Cut: 'How it works'" in result.output
 
 
+def test_text_too_long_to_read_is_named_with_its_field(project, monkeypatch):
+    spec = project / "pitch" / "pitch.yaml"
+    long = " ".join([STORY["problem"]] * 12)
+    spec.write_text(spec.read_text().replace(STORY["problem"], long))
+    result = invoke(project, "--check", monkeypatch=monkeypatch)
+    assert result.exit_code == 1
+    assert "The text of 'The problem' is down to" in result.output and "shorten `problem`" in result.output
+
+
 # -- drafting ---------------------------------------------------------------------------------
 
 

@@ -28,7 +28,9 @@ def _project() -> Path:
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), help="Default: pitch/out/.")
 @click.option("--draft", is_flag=True, help="Have the model write the empty fields of pitch.yaml first.")
 @click.option("-m", "--model", help="The model that drafts; default: the project's.")
-@click.option("--check", is_flag=True, help="Only check the timing: warn when the deck runs long, name slides to cut.")
+@click.option(
+    "--check", is_flag=True, help="Only check: exit 1 when it runs long (naming the slides to cut) or text is too long."
+)
 @click.pass_context
 def pitch(
     ctx: click.Context, formats: tuple[str, ...], out: Path | None, draft: bool, model: str | None, check: bool
@@ -71,6 +73,7 @@ def _draft(project: Path, model: str | None) -> None:
 
 def _check(project: Path) -> None:
     from hackkit.pitch import check_timing, load_deck
+    from hackkit.pitch.layout import warnings
 
     deck = load_deck(project)
     timing = check_timing(deck)
@@ -78,18 +81,15 @@ def _check(project: Path) -> None:
         click.echo(f"{slide.seconds:5.0f} s  {slide.title} ({slide.words} words)")
     click.echo(f"{timing.seconds:5.0f} s  in all, for {deck.spec.minutes:g} minutes")
     _report_deck(deck, timing)
-    if not timing.fits:
+    if not timing.fits or warnings(deck):
         raise SystemExit(1)
 
 
 def _report_deck(deck: Any, timing: Any) -> None:
-    from hackkit.pitch.layout import layout
+    from hackkit.pitch.layout import warnings
 
-    for warning in timing.warnings:
+    for warning in [*timing.warnings, *warnings(deck)]:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
-    for slide in deck.slides:
-        if not layout(slide).fits:
-            click.secho(f"warning: the text of {slide.title!r} is too long to fit: shorten it", fg="yellow", err=True)
     missing = [name for slide in deck.slides for name in slide.missing]
     if missing:
         click.echo(f"not written yet: {', '.join(missing)} (hackkit pitch --draft writes a first draft)", err=True)

@@ -243,10 +243,10 @@ def _measured(facts: ProjectFacts) -> list[str]:
         cost = facts.total_cost
         spent = f", ${cost:.2f} spent" if cost is not None else ""
         lines.append(f"{facts.total_calls} calls to {models} model{'s' * (models > 1)}{spent}")
-        timed = [u for u in facts.usage if u.median_latency_ms is not None]
-        if timed:
-            fastest = min(timed, key=lambda u: u.median_latency_ms or 0.0)
-            lines.append(f"Median answer time {_ms(fastest.median_latency_ms or 0.0)} ({fastest.model})")
+        answering = [u for u in facts.usage if u.answers and u.median_latency_ms is not None]
+        if answering:
+            main = max(answering, key=lambda u: u.answers)  # the model that answered most
+            lines.append(f"Median answer time {_ms(main.median_latency_ms or 0.0)} ({main.model})")
     if facts.documents:
         lines.append(f"{len(facts.documents)} documents indexed ({sum(facts.documents.values())} chunks)")
     if facts.eval:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hackkit.pitch.facts import ProjectFacts, collect_facts
 from hackkit.pitch.spec import LIST_FIELDS, PitchSpec, load_spec, parse_spec, spec_path
@@ -50,12 +50,13 @@ class Drafted:
 
 def draft(project: Path, *, model: str | None = None, client: Client | None = None) -> Drafted:
     """Fill the empty fields of ``pitch/pitch.yaml`` with the model's drafts; written ones are never touched."""
+    from hackkit.config import load_settings
     from hackkit.llm.client import Client
 
     spec = load_spec(project)
     facts = collect_facts(project, spec)
     own = client is None
-    client = client or Client(facts_settings(project))
+    client = client or Client(load_settings(project))
     try:
         drafted = Drafted(model or client.default_model())
         for name in spec.missing():
@@ -70,12 +71,6 @@ def draft(project: Path, *, model: str | None = None, client: Client | None = No
     if drafted.fields:
         drafted.path = write_fields(project, drafted.fields, f"drafted by hackkit pitch --draft ({drafted.model})")
     return drafted
-
-
-def facts_settings(project: Path) -> Any:
-    from hackkit.config import load_settings
-
-    return load_settings(project)
 
 
 def _ask(client: Client, model: str, name: str, spec: PitchSpec, facts: ProjectFacts) -> str | list[str]:

@@ -14,6 +14,7 @@ import json
 import re
 import statistics
 import subprocess
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,7 @@ class ModelUsage:
     output_tokens: int
     cost_usd: float | None
     median_latency_ms: float | None
+    answers: int = 0  # chat calls among the recent ones (the rest are embeddings)
 
 
 @dataclass
@@ -84,11 +86,6 @@ class ProjectFacts:
 
     def sources_for(self, *labels: str) -> list[Fact]:
         return [fact for fact in self.facts if fact.label in labels]
-
-    @property
-    def providers(self) -> list[str]:
-        """The providers the model and its fallbacks run on, in order."""
-        return list(dict.fromkeys(m.partition("/")[0] for m in [self.model, *self.fallbacks] if "/" in m))
 
     @property
     def total_calls(self) -> int:
@@ -213,7 +210,9 @@ def _ledger(facts: ProjectFacts, settings: Settings) -> None:
         if ledger is None or not ledger.path.is_file():
             return
         rows = ledger.usage(by="model")
-        latencies = _latencies(ledger.recent(LATENCY_ROWS))
+        recent = ledger.recent(LATENCY_ROWS)
+        latencies = _latencies(recent)
+        answers = Counter(row["model"] for row in recent if row["kind"] == "chat")
         where = _relative(ledger.path, facts.root)
     finally:
         client.close()
@@ -226,6 +225,7 @@ def _ledger(facts: ProjectFacts, settings: Settings) -> None:
             int(r["output_tokens"]),
             r["cost_usd"],
             latencies.get(r["model"]),
+            answers[r["model"]],
         )
         for r in rows
     ]

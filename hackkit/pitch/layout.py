@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from hackkit.pitch.deck import Slide
+from hackkit.pitch.deck import Deck, Slide
 from hackkit.pitch.theme import (
     BODY_HEIGHT,
     BODY_TOP,
@@ -26,6 +26,7 @@ from hackkit.pitch.theme import (
 Kind = Literal["lead", "bullet", "step", "missing", "plain"]
 SCALE: dict[str, float] = {"lead": 1.15, "bullet": 1.0, "step": 1.0, "missing": 0.8, "plain": 1.0}
 LARGEST = 30.0
+READABLE = 20.0
 STATEMENT_LARGEST = 36.0
 TITLE_SLIDE_LARGEST = 48.0
 DIAGRAM_SHARE = 0.68  # of the body's height, when the diagram sits above the text
@@ -124,6 +125,25 @@ def picture_box(area: Box, width_px: int, height_px: int) -> Box:
     if height > area.height:
         width, height = area.height * ratio, area.height
     return Box(area.left + (area.width - width) / 2, area.top, width, height)
+
+
+def warnings(deck: Deck) -> list[str]:
+    """Slides whose text does not fit, or fits only in type too small to read from the back of a room."""
+    found = []
+    for slide in deck.slides:
+        placed = layout(slide)
+        if not placed.fits:
+            found.append(f"The text of {slide.title!r} does not fit on its slide: shorten {_fields(slide)}.")
+        elif placed.points < READABLE:
+            found.append(
+                f"The text of {slide.title!r} is down to {placed.points:g} pt to fit (under {READABLE:g} pt is hard to "
+                f"read on a projector): shorten {_fields(slide)}."
+            )
+    return found
+
+
+def _fields(slide: Slide) -> str:
+    return {"title": "the tagline", "demo": "the demo's steps", "results": "results"}.get(slide.key, f"`{slide.key}`")
 
 
 def footnote_points(text: str, box: Box) -> float:

@@ -88,7 +88,8 @@ def _pictures(slide: Slide, theme: Theme, assets: Path, written: list[Path]) -> 
         if slide.video:
             lines.append(f"\n[Backup video: {slide.video}]({slide.video})")
     for n, (chart, box) in enumerate(zip(slide.charts, chart_boxes(area, len(slide.charts)), strict=True), start=1):
-        lines.append(f"![w:520]({_asset(assets, f'chart-{n}.svg', chart_svg(chart, theme, box), written)})")
+        where = "bg right:45% vertical fit" if n == 1 else "bg fit"  # stacked in the right column, like the PPTX
+        lines.append(f"![{where}]({_asset(assets, f'chart-{n}.svg', chart_svg(chart, theme, box), written)})")
     if slide.image is not None and slide.qr is None and not slide.charts:
         image = _asset(assets, f"screenshot{slide.image.suffix}", slide.image.read_bytes(), written)
         lines.append(f"![bg right:45% fit]({image})")

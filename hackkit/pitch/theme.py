@@ -4,7 +4,6 @@ and the geometry every format shares: a 16:9 slide of 13.33 x 7.5 inches (1280 x
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from hackkit.pitch.spec import PitchSpec
@@ -99,7 +98,3 @@ def fit_points(
             return points, True
         points -= 2
     return smallest, False
-
-
-def fits_line(text: str, width_in: float, points: float) -> bool:
-    return math.ceil(len(text) * CHAR_WIDTH_EM * points / 72) <= width_in

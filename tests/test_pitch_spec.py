@@ -23,6 +23,7 @@ from hackkit.pitch import PitchSpecError, check_timing, collect_facts, load_deck
 from hackkit.pitch.draft import draft
 from hackkit.pitch.facts import demo_link
 from hackkit.pitch.spec import parse_spec
+from hackkit.project import template_dir
 from hackkit.rag.store import Store
 
 
@@ -267,3 +268,55 @@ def test_a_drafted_list_becomes_a_yaml_list(project, monkeypatch):
     testing.enqueue("1. Ship uploads\n2) Add French\n- Open it to other events\n\n")
     assert draft(project).fields == {"next_steps": ["Ship uploads", "Add French", "Open it to other events"]}
     assert load_spec(project).next_steps == ["Ship uploads", "Add French", "Open it to other events"]
+
+
+# -- hackkit update -----------------------------------------------------------------------------
+
+# pitch/pitch.yaml as hackkit 0.1.0's template wrote it
+OLD_TEMPLATE_PITCH = """# The outline of your five-minute pitch. Fill it in as you build: it is the story judges hear.
+# (`hackkit pitch`, which turns this file into slides, is not built yet: see hackkit's docs/roadmap.md.)
+title: {{ cookiecutter.project_name | tojson }}
+tagline: {{ cookiecutter.description | tojson }}
+team: {{ cookiecutter.author | tojson }}
+minutes: 5
+problem: >-
+  Who has the problem, and what does it cost them today? One sentence, one number if you have one.
+solution: >-
+  What your app does for them, in one sentence.
+demo:
+  # What you will show, in order. Rehearse it on the deployed app, not on your laptop.
+  - Ask a question a user would ask, and open the source that backs the answer.
+  - Upload a new document and ask about it.
+  - Show what happens with a question the documents cannot answer.
+how_it_works:
+  - "Model: see [llm] model in hackkit.toml."
+{%- if cookiecutter.rag %}
+  - "Retrieval: hybrid (dense + BM25) search over data/, answers cite their sources."
+{%- endif %}
+  - "Built with hackkit {{ cookiecutter.__hackkit_version }}."
+next_steps:
+  - What you would build with one more week.
+ask: What you want from the judges or the audience.
+"""
+
+
+def test_update_merges_a_teams_outline_like_any_other_file(tmp_path):
+    import shutil
+
+    old_template = tmp_path / "template-0.1.0"
+    shutil.copytree(template_dir(), old_template)
+    (old_template / "{{cookiecutter.project_slug}}" / "pitch" / "pitch.yaml").write_text(OLD_TEMPLATE_PITCH)
+    answers = {"project_name": "Owl", "ui": "gradio", "rag": True, "provider": "local", "license": "mit"}
+    answers |= {"description": "A demo.", "author": "Team Owl"}
+    root = projects.create(answers, tmp_path, template=old_template).path
+    outline = root / "pitch" / "pitch.yaml"
+    ours = "Owl answers every question about the event, with sources."
+    outline.write_text(outline.read_text().replace("What your app does for them, in one sentence.", ours))
+    subprocess.run(["git", "-C", str(root), *projects.FALLBACK_IDENTITY, "commit", "-qam", "Our solution"], check=True)
+    updated = projects.update(root)  # to this hackkit's template
+    assert updated.conflicts == ["pitch/pitch.yaml"]  # where the team's lines meet the template's, as in any file
+    merged = outline.read_text()
+    assert ours in merged  # the team's text is kept, on its side of the conflict
+    assert "not built yet" not in merged  # the template's other changes landed
+    assert 'ask: ""' in merged and "hackkit pitch --draft" in merged
+    assert "ask: What you want" not in merged  # the old guidance value, outside the conflict, is gone

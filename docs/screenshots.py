@@ -1,7 +1,8 @@
 """Save screenshots of the demo app for the docs: `make screenshots` (needs Debian's Chromium).
 
 Renders each demo backend over the test suite's sample documents, asks a question, opens a source,
-and saves docs/images/gradio.png and docs/images/streamlit.png.
+and saves docs/images/gradio.png and docs/images/streamlit.png; then the gateway's pages
+(``screenshots_gateway.py``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ def main() -> None:
                     app.terminate()
                     app.wait(timeout=10)
             browser.close()
+    import screenshots_gateway  # the gateway's catalog and dashboard: docs/images/catalog.png, dashboard.png
+
+    screenshots_gateway.main()
 
 
 QUESTION = "What is the first prize?"

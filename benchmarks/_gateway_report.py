@@ -183,7 +183,12 @@ def figure_over_rounds(run: Run, row: Row, name: str) -> tuple[float, list[float
 
     def one_round(rows: list[Row]) -> float | None:
         mine, theirs = find(rows, row.endpoint, row.scenario), find(rows, peer, row.scenario)
-        return figure(mine, theirs) if mine and theirs and theirs.rps and theirs.cpu_ms else None
+        if mine is None or theirs is None:
+            return None
+        try:
+            return figure(mine, theirs)
+        except ZeroDivisionError:  # a peer that served nothing, or too little CPU for a clock tick
+            return None
 
     return run.over_rounds(one_round)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import itertools
 import json
 import logging
 import time
@@ -241,11 +242,12 @@ class Gateway:
             kwargs["tool_choice"] = call.tool_choice
         if call.response_format is not None:
             kwargs["response_format"] = call.response_format
-        chain = self.client.router.chain(model.alias)
-        kinds = {self._kind(member) for member in chain}
-        if kinds <= fmt.OPENAI_KINDS:  # only OpenAI-format upstreams take OpenAI's other fields
+        if call.openai_params and self._openai_only(model):  # only OpenAI-format upstreams take OpenAI's other fields
             kwargs.update(call.openai_params)
         return kwargs
+
+    def _openai_only(self, model: Exposed) -> bool:
+        return {self._kind(member) for member in self.client.router.members(model.alias)} <= fmt.OPENAI_KINDS
 
     def _kind(self, model_id: str) -> str:
         provider = model_id.partition("/")[0]
@@ -447,5 +449,10 @@ def rate_headers(limits: Any) -> dict[str, str]:
     return headers
 
 
+_REQUEST_PREFIX = "req_" + uuid.uuid4().hex[:12]  # random once per process: unique across workers and machines
+_request_numbers = itertools.count(1)
+
+
 def new_request_id() -> str:
-    return "req_" + uuid.uuid4().hex
+    """``req_<process prefix><counter>``: unique, and cheap (os.urandom per request costs ~0.1 ms here)."""
+    return f"{_REQUEST_PREFIX}{next(_request_numbers):08x}"

@@ -81,3 +81,18 @@ def test_punctuation_shows_as_itself():
     text = "Prices: $5 & 10% off! (1) [2] {3} 1. not a list * not emphasis_ www.example.org a@b.example :red[x]"
     assert visible(text).strip() == text
     assert "<a" not in rendered(text)
+
+
+def test_any_mix_of_markdown_pieces_is_made_safe_without_an_error(caplog):
+    import random
+
+    pieces = [
+        "- ", "1. ", "> ", "```", "~~~", "    ", "\n", "\n\n", "*", "**", "_", "`", "[", "](", ")", "![", "<img src=x>",
+        "<b>", "</b>", "|", "| --- |", "#", "text", "http://evil.example/x", "&lt;", "\\", "$", "-", " ", "\t", "2)",
+    ]  # fmt: skip
+    generator = random.Random(7)
+    for _ in range(2000):
+        text = "".join(generator.choice(pieces) for _ in range(generator.randint(0, 24)))
+        page = rendered(text)
+        assert not re.search(r"<(form|input|img|script|a)\b", page), (text, page)
+    assert "safe_markdown failed" not in caplog.text

@@ -2,8 +2,8 @@
 
 An answer quotes the documents, and documents can be uploaded by anyone, so an answer's text is
 treated as a visitor's. :func:`safe_markdown` parses it as CommonMark (with tables and
-strikethrough) and writes it back as Markdown in which every character of text is escaped: raw
-HTML shows as text, a link shows as its text and its address, an image as its alt text.
+strikethrough) and writes it back as Markdown in which every character of text that could
+start markup is escaped: raw HTML shows as text, a link shows as its text and its address, an image as its alt text.
 Addresses in text (``https://...``, ``www....``, e-mail addresses) are written as code, because
 some renderers turn them into links from the text itself, escaped or not (Streamlit's does).
 Formatting survives (emphasis, headings, lists, quotes, tables), and code keeps its content
@@ -15,10 +15,16 @@ nothing to turn into markup, a request, or a link.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from typing import Any
 
-ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # CommonMark lets a backslash escape each of these
+log = logging.getLogger("hackkit.ui")
+
+# The characters that can start markup, a block or a link in CommonMark, GFM, Gradio's or Streamlit's
+# Markdown (math: $); a backslash makes each show as itself. The rest of the text stays as written.
+SPECIAL = re.compile(r"([\\`*_~\[\]<>&$|#+=-])")
+LIST_NUMBER = re.compile(r"^(\d{1,9})([.)])")  # "1." or "1)" opening a line would start a list
 BACKTICKS = re.compile(r"`+")
 LANGUAGE = re.compile(r"[^\w+#.-]")
 # What a renderer may turn into a link by itself: an address with a scheme, www., an e-mail address.
@@ -28,10 +34,18 @@ TRAILING = ".,:;!?'\")]}"  # punctuation that ends a sentence, not an address
 
 
 def safe_markdown(text: str) -> str:
-    """``text`` as Markdown that renders no HTML, image or link (see the module docstring)."""
+    """``text`` as Markdown that renders no HTML, image or link (see the module docstring).
+
+    Should anything here fail on an input nobody foresaw, the text is shown whole as a code
+    block, which no renderer interprets, and the failure is logged.
+    """
     from markdown_it.tree import SyntaxTreeNode
 
-    return _blocks(SyntaxTreeNode(_parser().parse(text)).children)
+    try:
+        return _blocks(SyntaxTreeNode(_parser().parse(text)).children)
+    except Exception:
+        log.exception("safe_markdown failed; showing the text as code")
+        return _fence(text, "")
 
 
 def escape(text: str) -> str:
@@ -71,7 +85,12 @@ def _block(node: Any) -> str:
 
 
 def _inline(nodes: list[Any], in_table: bool = False) -> str:
-    return "".join(_span(node, in_table) for node in nodes)
+    parts, line_start = [], True
+    for node in nodes:
+        part = _span(node, in_table)
+        parts.append(LIST_NUMBER.sub(r"\1\\\2", part) if line_start and node.type == "text" else part)
+        line_start = node.type in ("softbreak", "hardbreak")
+    return "".join(parts)
 
 
 def _span(node: Any, in_table: bool) -> str:
@@ -107,7 +126,7 @@ def _text(text: str, in_table: bool) -> str:
 
 
 def _escaped(text: str) -> str:
-    return ASCII_PUNCTUATION.sub(r"\\\1", text)
+    return SPECIAL.sub(r"\\\1", text)
 
 
 def _link(node: Any, in_table: bool) -> str:
@@ -148,7 +167,7 @@ def _list(node: Any) -> str:
 def _prefixed(text: str, first: str, rest: str) -> str:
     """``text`` with ``first`` before its first line and ``rest`` before the others."""
     lines = text.split("\n") if text else []
-    prefixes = [first, *[rest] * (len(lines) - 1)]
+    prefixes = [first, *[rest] * (len(lines) - 1)] if lines else []
     return "\n".join(prefix + line if line else prefix.rstrip() for prefix, line in zip(prefixes, lines, strict=True))
 
 

@@ -10,7 +10,7 @@ from hackkit.config import load_settings
 from hackkit.ui.viewmodel import DemoApp
 
 TOML = '[llm]\nmodel = "fake/echo"\n[rag]\nembedding_model = "fake/hash"\nmin_score = -1\n'
-TOML += "[ui]\nrate_limit_per_minute = 0\n"
+TOML += "[ui]\n"
 
 
 def demo(project: Path, toml: str = "") -> DemoApp:
@@ -32,7 +32,7 @@ def test_a_name_that_is_no_file_name_is_refused_clearly(isolated, name):
     session = app.session()
     report = session.upload([(name, b"# Notes\n\nSome text.\n")])
     assert "is not a usable file name" in report and "Ingested 0 file(s)" in report
-    assert files_in(app.uploads_root) == []
+    assert files_in(app.private_uploads) == []
 
 
 def test_refused_files_are_not_left_on_disk(isolated):
@@ -52,7 +52,7 @@ def test_refused_files_are_not_left_on_disk(isolated):
     assert "big.md: larger than the 1 MB limit per file" in report
     assert ".hidden.md: left out by the project's [rag] include and exclude rules" in report
     assert "empty.md: empty file" in report
-    assert files_in(app.uploads_root) == ["good.md"]
+    assert files_in(app.private_uploads) == ["good.md"]
     assert indexed(app) == ["good.md"]
 
 
@@ -62,7 +62,7 @@ def test_the_total_upload_space_is_capped(isolated):
     assert "Ingested 1 file(s)" in first.upload([("a.md", b"# A\n\n" + b"a " * 300_000)])
     report = second.upload([("b.md", b"# B\n\n" + b"b " * 300_000)])  # the cap counts every visitor's files
     assert "b.md: the demo's 1 MB of upload space is full" in report
-    assert files_in(app.uploads_root) == ["a.md"]
+    assert files_in(app.private_uploads) == ["a.md"]
 
 
 def test_a_same_name_upload_never_replaces_another_file(isolated):
@@ -103,3 +103,11 @@ def test_shared_uploads_reach_every_visitor(isolated):
     app.session().upload([("vault.md", b"# Vault\n\nThe vault code is 4471.\n")])
     assert "4471" in answer(app.session(), "What is the vault code?")
     assert (isolated / "data" / "uploads" / "vault.md").is_file()
+
+
+def test_the_apps_own_upload_is_shared_and_spends_no_visitor_budget(isolated):
+    app = demo(isolated, "rate_limit_per_minute = 1\n")
+    for name in ("a.md", "b.md"):
+        assert "Ingested 1 file(s)" in app.upload([(name, b"# Notes\n\nThe vault code is 4471.\n" + name.encode())])
+    assert files_in(isolated / "data" / "uploads") == ["a.md", "b.md"]
+    assert "4471" in answer(app.session(), "What is the vault code?")

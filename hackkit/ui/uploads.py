@@ -50,7 +50,7 @@ class UploadReport:
         parts = [f"Ingested {len(self.ingested)} file(s), {self.chunks} chunks."]
         parts += [f"{sent} was saved as {saved}: another file has that name." for sent, saved in self.renamed]
         if self.rejected:
-            parts.append("Not added: " + "; ".join(f"{name}: {reason}" for name, reason in self.rejected) + ".")
+            parts.append("Skipped " + "; ".join(f"{name}: {reason}" for name, reason in self.rejected) + ".")
         return " ".join(parts)
 
 

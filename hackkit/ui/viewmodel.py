@@ -205,7 +205,7 @@ class DemoApp:
         if index is None or self.ui.uploads != "session":
             return []
         own = session.uploads_folder.resolve() if session else None
-        private = self.uploads_root.resolve()
+        private = self.private_uploads.resolve()
         base = self.settings.root or Path.cwd()
         return [
             key
@@ -214,11 +214,39 @@ class DemoApp:
         ]
 
     @property
-    def uploads_root(self) -> Path:
-        """Where uploads go: a folder per session under ``.hackkit/uploads``, or ``[ui] uploads_dir`` shared."""
-        if self.ui.uploads == "session":
-            return self.settings.data_dir / "uploads"
+    def private_uploads(self) -> Path:
+        """``.hackkit/uploads``: a folder per visitor session (``[ui] uploads = "session"``), outside data/."""
+        return self.settings.data_dir / "uploads"
+
+    @property
+    def shared_uploads(self) -> Path:
+        """``[ui] uploads_dir``: files every visitor's answers may cite."""
         return self.settings.resolve_path(self.ui.uploads_dir)
+
+    def upload(self, files: list[tuple[str, bytes]], progress: Any = None) -> str:
+        """Add (name, content) files for every visitor, from the app's own code or tests (no budget).
+
+        A visitor's upload is :meth:`DemoSession.upload`: budgeted, and private by default.
+        """
+        return self.receive(files, self.shared_uploads, progress)
+
+    def receive(self, files: list[tuple[str, bytes]], folder: Path, progress: Any = None) -> str:
+        """Check, save into ``folder`` and ingest files (:mod:`hackkit.ui.uploads`); a one-paragraph report."""
+        report = UploadReport()
+        try:
+            index = self.index()
+            if index is None:
+                return "Uploads need the RAG extra: pip install 'hackkit-llm[rag]'"
+            used = folder_bytes(self.private_uploads) + folder_bytes(self.shared_uploads)
+            saved = save(files, folder, self.upload_limits, used, report)
+            if saved:
+                ingest_saved(saved, folder, index, report, progress)
+        except Exception:
+            log.exception("upload of %s failed", [name for name, _ in files])
+            for path in report.written:
+                path.unlink(missing_ok=True)  # nothing half-added stays behind
+            return UPLOAD_FAILED
+        return report.message()
 
     @property
     def upload_limits(self) -> UploadLimits:
@@ -291,8 +319,8 @@ class DemoSession:
 
     @property
     def uploads_folder(self) -> Path:
-        root = self.app.uploads_root
-        return root / self.id if self.app.ui.uploads == "session" else root
+        """Where this visitor's files go: their own folder, or the shared one (``[ui] uploads``)."""
+        return self.app.private_uploads / self.id if self.app.ui.uploads == "session" else self.app.shared_uploads
 
     def allowed(self, cost: int = 1) -> bool:
         """Spend ``cost`` requests of this visitor's budget, if it has them."""
@@ -396,21 +424,7 @@ class DemoSession:
             return "Uploads are turned off in this demo."
         if not self.allowed():
             return self._rate_limited()
-        report = UploadReport()
-        try:
-            index = self.app.index()
-            if index is None:
-                return "Uploads need the RAG extra: pip install 'hackkit-llm[rag]'"
-            used = folder_bytes(self.app.uploads_root)
-            saved = save(files, self.uploads_folder, self.app.upload_limits, used, report)
-            if saved:
-                ingest_saved(saved, self.uploads_folder, index, report, progress)
-        except Exception:
-            log.exception("upload of %s failed", [name for name, _ in files])
-            for path in report.written:
-                path.unlink(missing_ok=True)  # nothing half-added stays behind
-            return UPLOAD_FAILED
-        return report.message()
+        return self.app.receive(files, self.uploads_folder, progress)
 
 
 def _refused(message: str, model_a: str, model_b: str) -> tuple[Comparison, Comparison]:

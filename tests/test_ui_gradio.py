@@ -75,14 +75,14 @@ def test_no_page_asset_is_fetched_from_the_internet(browser, demo):
 def test_markup_planted_in_a_document_shows_as_text_and_fetches_nothing(page, canary):
     ask(page, "Where is the vault code kept?")
     chat = page.locator("#chatbot")
-    chat.get_by_text("placeholder=password", exact=False).first.wait_for()  # the planted text is in the answer
-    chat.get_by_text("Answered by fake/echo").first.wait_for()
+    chat.get_by_text("blue safe behind the stage", exact=False).first.wait_for()  # the planted document answered
     page.wait_for_timeout(500)  # time for any image request to leave
     planted = f"form, input, img[src^='{canary.url}'], a[href^='{canary.url}']"
     assert chat.locator(planted).count() == 0
     assert page.locator("#sources").locator(planted).count() == 0
     assert canary.hits == []
-    assert f"{canary.url}/link" in chat.inner_text()  # a link shows as its address, as text
+    assert "<input placeholder=password>" in chat.inner_text()  # shown as the text it is
+    assert f"{canary.url}/link" in chat.inner_text()  # a link shows its address, as text
 
 
 def test_an_uploaded_file_is_ingested_and_cited(page, demo, tmp_path):

@@ -59,12 +59,12 @@ def test_an_example_question_is_one_click(page):
 
 def test_markup_planted_in_a_document_shows_as_text_and_fetches_nothing(page, canary):
     ask(page, "Where is the vault code kept?")
-    page.locator(MESSAGES).get_by_text("placeholder=password", exact=False).first.wait_for()
-    page.locator(MESSAGES).get_by_text("Answered by fake/echo").first.wait_for()
+    page.locator(MESSAGES).get_by_text("blue safe behind the stage", exact=False).first.wait_for()
     page.wait_for_timeout(500)  # time for any image request to leave
     planted = f"form, input[placeholder=password], img[src^='{canary.url}'], a[href^='{canary.url}']"
     assert page.locator("[data-testid='stMain']").locator(planted).count() == 0  # chat, sources and captions
     assert canary.hits == []
+    assert "<input placeholder=password>" in page.locator(MESSAGES).last.inner_text()  # shown as the text it is
 
 
 def test_an_uploaded_file_is_ingested_and_cited(page, demo, tmp_path):

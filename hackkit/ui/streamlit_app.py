@@ -71,7 +71,7 @@ def _page() -> None:
 def _visitor(app: DemoApp) -> str:
     """The address this run's request budget is kept under (loopback reads as None in Streamlit)."""
     forwarded = st.context.headers.get_all("X-Forwarded-For")
-    return visitor_address(st.context.ip_address, forwarded, app.ui.trust_proxy)
+    return visitor_address(getattr(st.context, "ip_address", None), forwarded, app.ui.trust_proxy)
 
 
 def _sidebar(app: DemoApp, session: DemoSession) -> None:
@@ -79,9 +79,7 @@ def _sidebar(app: DemoApp, session: DemoSession) -> None:
     if "model_picker" in ui.panels:
         session.model = st.selectbox("Model", app.models, key="model") or app.default_model
     if "upload" in ui.panels:
-        files = st.file_uploader(
-            "Add documents", accept_multiple_files=True, key="upload", max_upload_size=ui.max_upload_mb
-        )
+        files = st.file_uploader("Add documents", accept_multiple_files=True, key="upload")  # server.maxUploadSize
         new = [f for f in files or [] if f.file_id not in state.uploaded]
         if new:
             with st.spinner("Ingesting your files..."):

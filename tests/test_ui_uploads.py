@@ -111,3 +111,10 @@ def test_the_apps_own_upload_is_shared_and_spends_no_visitor_budget(isolated):
         assert "Ingested 1 file(s)" in app.upload([(name, b"# Notes\n\nThe vault code is 4471.\n" + name.encode())])
     assert files_in(isolated / "data" / "uploads") == ["a.md", "b.md"]
     assert "4471" in answer(app.session(), "What is the vault code?")
+
+
+def test_private_uploads_stay_private_when_the_demo_switches_to_shared(isolated):
+    planter = demo(isolated).session()
+    planter.upload([("vault.md", b"# Vault\n\nThe vault code is 4471.\n")])
+    shared = demo(isolated, 'uploads = "shared"\n')  # the next deploy changes [ui] uploads
+    assert "4471" not in answer(shared.session(), "What is the vault code?")

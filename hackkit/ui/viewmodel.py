@@ -200,9 +200,12 @@ class DemoApp:
         return any(record.chunks for key, record in index.store.manifest.files().items() if key not in hidden)
 
     def hidden_sources(self, session: DemoSession | None) -> list[str]:
-        """Indexed files ``session`` must not read: other visitors' uploads (``[ui] uploads = "session"``)."""
+        """Indexed files ``session`` must not read: other visitors' private uploads.
+
+        Whatever ``[ui] uploads`` says now: a file uploaded as private stays private.
+        """
         index = self.index()
-        if index is None or self.ui.uploads != "session":
+        if index is None:
             return []
         own = session.uploads_folder.resolve() if session else None
         private = self.private_uploads.resolve()

@@ -31,6 +31,7 @@ ENV_SETTINGS = {
     "HACKKIT_EMBEDDING_MODEL": "rag.embedding_model",
     "HACKKIT_CHROMA_URL": "rag.chroma_url",
     "HACKKIT_GATEWAY_DB": "gateway.db",
+    "HACKKIT_UI_TRUST_PROXY": "ui.trust_proxy",  # set by the deploy bundles, which run behind a proxy
 }
 
 
@@ -124,10 +125,14 @@ class UIConfig(_Section):
     theme: str = "soft"  # a Gradio theme name: soft, default, base, glass, monochrome, ocean, origin, citrus
     models: list[str] = Field(default_factory=list)  # the model picker; default: the configured models
     panels: list[Panel] = Field(default_factory=lambda: list(PANELS))
-    rate_limit_per_minute: int = 10  # per visitor session, so a public demo cannot drain the key
+    rate_limit_per_minute: int = 10  # per visitor address, so a public demo cannot drain the key
     max_tokens: int = 512  # cap on every answer's length
-    uploads_dir: str = "data/uploads"
+    uploads_dir: str = "data/uploads"  # where shared uploads go (uploads = "shared")
     prompt: str | None = None  # a prompt template whose system message and examples lead plain chats
+    uploads: Literal["session", "shared"] = "session"  # session: a visitor's files reach only their answers
+    max_upload_mb: int = Field(default=10, ge=1)  # per file, enforced while it is received
+    uploads_total_mb: int = Field(default=200, ge=1)  # every upload together
+    trust_proxy: int = Field(default=0, ge=0)  # proxies in front (Spaces, Render: 1) whose X-Forwarded-For counts
 
 
 class Settings(_Section):

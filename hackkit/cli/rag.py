@@ -44,9 +44,16 @@ def ingest(
         raise SystemExit(1)
 
 
+def _top_k(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    """``-k`` checked against [rag] top_k's range before anything is loaded."""
+    from hackkit.config import RAGConfig, check_range
+
+    return None if value is None else check_range(RAGConfig, "top_k", value, "-k/--top-k")
+
+
 @click.command()
 @click.argument("question")
-@click.option("-k", "--top-k", type=int, help="How many sources to retrieve; default [rag] top_k.")
+@click.option("-k", "--top-k", type=int, callback=_top_k, help="How many sources to retrieve; default [rag] top_k.")
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), help="Retrieval; default hybrid.")
 @click.option("-m", "--model", help="Chat model for the answer; default [rag] model, then [llm] model.")
 @click.option("--max-tokens", type=int, default=400, show_default=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
+from hackkit.config import RAGConfig, check_range
 from hackkit.rag.bm25 import BM25Index
 from hackkit.rag.retrieval import Hit, Reranker, cross_encoder_reranker, matches, retrieve
 from hackkit.rag.store import Store
@@ -56,11 +57,10 @@ class Index:
         rerank: Reranker | None = None,
     ) -> list[Hit]:
         """The ``k`` chunks that best match ``query`` (``mode``: hybrid, dense or bm25)."""
-        self.store.check_model()
         rag = self.settings.rag
-        return retrieve(
-            self, query, k=k or rag.top_k, mode=mode or rag.mode, where=where, rerank=rerank or self.reranker
-        )
+        k = rag.top_k if k is None else check_range(RAGConfig, "top_k", k, "k")
+        self.store.check_model()
+        return retrieve(self, query, k=k, mode=mode or rag.mode, where=where, rerank=rerank or self.reranker)
 
     def dense_search(self, vector: np.ndarray, k: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity), best first: exact for small indexes, Chroma's HNSW otherwise."""

@@ -1,7 +1,8 @@
 """The index: chunks and vectors in Chroma, a manifest of ingested files beside it.
 
 Chroma holds every chunk with its vector and metadata: a ``PersistentClient`` in
-``.hackkit/rag/chroma``, or a Chroma server when ``[rag] chroma_url`` is set. The manifest
+``.hackkit/rag/chroma``, or a Chroma server when ``[rag] chroma_url`` is set, opened once per
+process and shared (see ``chroma.py``). The manifest
 (SQLite, ``.hackkit/rag/manifest.sqlite``) maps each file to its content hash, and records the
 embedding model the index was built with. A file is written in an order that makes an
 interrupted ingest safe to run again: delete the file's old chunks, add its new ones (ids are
@@ -11,17 +12,15 @@ record it in the manifest. A file missing from the manifest is simply processed 
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
-from hackkit.errors import ConfigError, MissingDependencyError
+from hackkit.errors import ConfigError
+from hackkit.rag import chroma
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
     from hackkit.rag.chunking import Chunk
 
 WRITE_BATCH = 2000  # Chroma's maximum batch is larger; this keeps memory flat on big files
-INSTALL_RAG = "pip install torch==2.13.0 && pip install 'hackkit-llm[rag]'"
 
 
 class EmbeddingModelChanged(ConfigError):
@@ -127,7 +125,6 @@ class Store:
         self.embedding_model = embedding_model
         self.chroma_url = chroma_url
         self.manifest = Manifest(root / f"{collection}.manifest.sqlite")  # see may_have_documents
-        self._collection: Any = None
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Store:
@@ -141,30 +138,13 @@ class Store:
         return bool(rag.chroma_url) or (settings.data_dir / "rag" / f"{rag.collection}.manifest.sqlite").is_file()
 
     @property
-    def collection(self) -> Any:
-        if self._collection is None:
-            self._collection = self._client().get_or_create_collection(
-                self.collection_name, embedding_function=None, metadata={"hnsw:space": "cosine"}
-            )
-        return self._collection
+    def location(self) -> str:
+        return chroma.location(self.root, self.chroma_url)
 
-    def _client(self) -> Any:
-        os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-        try:
-            import chromadb
-            from chromadb.config import Settings as ChromaSettings
-        except ImportError:
-            raise MissingDependencyError("chromadb", INSTALL_RAG) from None
-        chroma_settings = ChromaSettings(anonymized_telemetry=False)
-        if self.chroma_url:
-            url = urlparse(self.chroma_url)
-            return chromadb.HttpClient(
-                host=url.hostname or "127.0.0.1",
-                port=url.port or 8000,
-                ssl=url.scheme == "https",
-                settings=chroma_settings,
-            )
-        return chromadb.PersistentClient(path=str(self.root / "chroma"), settings=chroma_settings)
+    @property
+    def collection(self) -> Any:
+        """The collection handle, shared with every other Store on this location in this process."""
+        return chroma.collection(self.location, self.collection_name)
 
     def check_model(self) -> None:
         built_with = self.manifest.get("embedding_model")
@@ -201,9 +181,7 @@ class Store:
         self.manifest.record(None, remove=key)
 
     def reset(self) -> None:
-        with contextlib.suppress(Exception):  # chromadb raises several types for a missing collection
-            self._client().delete_collection(self.collection_name)
-        self._collection = None
+        chroma.drop_collection(self.location, self.collection_name)
         self.manifest.clear()
 
     def count(self) -> int:

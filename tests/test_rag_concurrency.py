@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -93,3 +94,61 @@ def test_stores_share_one_collection_handle_and_a_reindex_reaches_all_of_them(pr
     assert second.store.count() == 5  # not a handle on the deleted collection
     assert find_sources(second, QUESTION)[0].source == "data/amber.md"
     assert first.store is not second.store and first.store.collection is second.store.collection
+
+
+HOLDER = """
+import sys
+from hackkit.rag import Index, ingest
+
+def wait_on_first_file(done, total, stage):
+    if done == 1:
+        print("ingesting", flush=True)
+        sys.stdin.readline()  # until the test lets go, or kills this process
+
+ingest(["data"], Index(), progress=wait_on_first_file)
+print("done", flush=True)
+"""
+
+
+def test_a_second_ingest_is_refused_while_one_runs_and_a_killed_one_blocks_nothing(project):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER],
+        cwd=project,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"},
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ingesting"
+        second = hackkit("ingest", "--json", cwd=project)
+        assert second.returncode == 1, second.stdout
+        assert f"Another ingest is running on this index (pid {holder.pid})" in second.stderr
+        assert f"kill {holder.pid}" in second.stderr and "Traceback" not in second.stderr
+        holder.send_signal(signal.SIGKILL)  # the kernel drops the lock with the process
+        holder.wait(timeout=30)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait(timeout=30)
+    after = hackkit("ingest", "--json", cwd=project)
+    assert after.returncode == 0, after.stderr
+    assert len(json.loads(after.stdout)["added"]) == 5
+
+
+def test_threads_of_one_process_take_turns(project):
+    from hackkit.rag import ingest
+
+    settings = load_settings(project)
+    reports = []
+
+    def upload() -> None:
+        reports.append(ingest(["data"], Index(settings)))
+
+    threads = [threading.Thread(target=upload) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(len(r.added) for r in reports) == [0, 0, 0, 5]  # one did the work, the others found it done
+    assert Index(settings).store.count() == 5

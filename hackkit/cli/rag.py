@@ -12,8 +12,10 @@ import click
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--include", multiple=True, help="Glob of files to take (repeatable); default [rag] include.")
-@click.option("--exclude", multiple=True, help="Glob of files to leave out (repeatable).")
+@click.option(
+    "--include", multiple=True, help="Gitignore-style pattern of files to take (repeatable); default [rag] include."
+)
+@click.option("--exclude", multiple=True, help="Gitignore-style pattern of files to leave out (repeatable).")
 @click.option("--reindex", is_flag=True, help="Drop the index and build it again (after changing the model).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 def ingest(
@@ -140,28 +142,37 @@ def eval_command(folder: Path, mode: str, limit: int | None, as_json: bool) -> N
     click.echo(f"  (index {result['index_seconds']}s, queries {result['query_seconds']}s)")
 
 
+PROGRESS_LABELS = {"reading": "reading files   ", "embedding": "embedding chunks"}
+
+
 class _progress:
-    """A progress bar on stderr for long ingests, only when stderr is a terminal."""
+    """Progress bars on stderr, only when stderr is a terminal: files read, then chunks embedded."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled and sys.stderr.isatty()
         self.bar: Any = None
+        self.stage = ""
 
     def __enter__(self) -> Any:
-        if not self.enabled:
-            return None
+        return self.update if self.enabled else None
 
-        def update(done: int, total: int, path: str) -> None:
-            if self.bar is None:
-                self.bar = click.progressbar(length=total, label="ingesting", file=sys.stderr)
-                self.bar.__enter__()
-            self.bar.update(1)
+    def update(self, done: int, total: int, stage: str) -> None:
+        if stage != self.stage:
+            self._close()
+            self.stage = stage
+            self.bar = click.progressbar(
+                length=total, label=PROGRESS_LABELS.get(stage, stage), show_pos=True, file=sys.stderr
+            )
+            self.bar.__enter__()
+        self.bar.update(done - self.bar.pos)
 
-        return update
-
-    def __exit__(self, *exc: object) -> None:
+    def _close(self) -> None:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
+            self.bar = None
+
+    def __exit__(self, *exc: object) -> None:
+        self._close()
 
 
 COMMANDS = [ingest, ask, eval_command]

@@ -109,6 +109,8 @@ class RAGConfig(_Section):
     reranker: str | None = None  # a sentence-transformers CrossEncoder, when one is installed
     model: str | None = None  # the chat model for answers; default: [llm] model
     prompt: str = "rag-answer"  # the prompt template answers use (prompts/NAME.md overrides the built-in)
+    # auto: quote the sources when the answering model is local and under 1e9 parameters; extractive: always
+    answer: Literal["auto", "extractive", "generate"] = "auto"
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> RAGConfig:

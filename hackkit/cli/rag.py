@@ -59,6 +59,12 @@ def _top_k(ctx: click.Context, param: click.Parameter, value: int | None) -> int
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), help="Retrieval; default hybrid.")
 @click.option("-m", "--model", help="Chat model for the answer; default [rag] model, then [llm] model.")
 @click.option("--max-tokens", type=int, default=400, show_default=True)
+@click.option(
+    "--answer",
+    "answer_mode",
+    type=click.Choice(["auto", "extractive", "generate"]),
+    help="Quote the sources or have the model write; default [rag] answer (auto: quote for a model under 1B).",
+)
 @click.option("--no-stream", is_flag=True)
 @click.option("--json", "as_json", is_flag=True, help="The answer and its sources as one JSON object.")
 def ask(
@@ -67,6 +73,7 @@ def ask(
     mode: str | None,
     model: str | None,
     max_tokens: int,
+    answer_mode: str | None,
     no_stream: bool,
     as_json: bool,
 ) -> None:
@@ -78,7 +85,9 @@ def ask(
     if index.store.count() == 0:
         click.secho("The index is empty: run `hackkit ingest data/` first.", fg="yellow", err=True)
     stream = not (no_stream or as_json)
-    result: Any = run_ask(question, index, k=top_k, mode=mode, model=model, stream=stream, max_tokens=max_tokens)
+    result: Any = run_ask(
+        question, index, k=top_k, mode=mode, model=model, stream=stream, answer=answer_mode, max_tokens=max_tokens
+    )
     if stream:
         for piece in result:
             click.echo(piece, nl=False)
@@ -93,6 +102,7 @@ def ask(
                     "question": question,
                     "answer": answer.text,
                     "found": answer.found,
+                    "extractive": answer.extractive,
                     "sources": [
                         {
                             "n": s.n,
@@ -100,6 +110,7 @@ def ask(
                             "page": s.page,
                             "heading": s.heading,
                             "similarity": round(s.similarity, 4),
+                            "keyword": s.keyword,
                             "snippet": s.snippet,
                             "chunk_id": s.chunk_id,
                         }
@@ -113,7 +124,8 @@ def ask(
         click.echo(answer.text)
     for source in answer.sources:
         mark = "*" if source in answer.cited else " "
-        click.secho(f"{mark}[{source.n}] {source.label}  ({source.similarity:.2f})", fg="cyan")
+        why = f"{source.similarity:.2f}, keyword match" if source.keyword else f"{source.similarity:.2f}"
+        click.secho(f"{mark}[{source.n}] {source.label}  ({why})", fg="cyan")
         click.echo(f"     {source.snippet}")
 
 

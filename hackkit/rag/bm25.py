@@ -14,28 +14,41 @@ from pathlib import Path
 from typing import Any
 
 K1, B = 1.2, 0.75
+# The relevance gate's keywords: a question's words less these (NLTK's English list, and words that
+# phrase a question rather than name its subject); a keyword is rare when BM25 weighs it at least
+# RARE times as much as a word found in a single chunk.
+QUESTION_WORDS = ["mean", "means", "meaning", "tell", "explain", "know", "please", "say", "says"]
+RARE = 0.8
 
 _lock = threading.Lock()
 _shared: dict[Path, tuple[int, BM25Index]] = {}  # folder -> (manifest version, index)
 
 
-def _stemmer() -> Any:
-    import Stemmer
+_per_thread = threading.local()  # PyStemmer's stemmers are not thread-safe: one per thread
 
-    return Stemmer.Stemmer("english")
+
+def _stemmer() -> Any:
+    if not hasattr(_per_thread, "stemmer"):
+        import Stemmer
+
+        _per_thread.stemmer = Stemmer.Stemmer("english")
+    return _per_thread.stemmer
+
+
+def question_keywords(text: str) -> set[str]:
+    """The words of ``text`` that name its subject, stemmed as the index stems them."""
+    import bm25s
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    stop = [*STOPWORDS_EN_PLUS, *QUESTION_WORDS]
+    tokens = bm25s.tokenize([text], stopwords=stop, stemmer=_stemmer(), show_progress=False, return_ids=False)
+    return set(tokens[0])
 
 
 class BM25Index:
     def __init__(self, retriever: Any, ids: list[str]) -> None:
         self.retriever = retriever
         self.ids = ids
-        self._local = threading.local()  # PyStemmer's stemmers are not thread-safe: one per thread
-
-    @property
-    def stemmer(self) -> Any:
-        if not hasattr(self._local, "stemmer"):
-            self._local.stemmer = _stemmer()
-        return self._local.stemmer
 
     @classmethod
     def build(cls, ids: list[str], texts: list[str]) -> BM25Index:
@@ -91,12 +104,36 @@ class BM25Index:
             shutil.rmtree(partial, ignore_errors=True)
         return index
 
+    def rare_keyword_chunks(self, query: str) -> set[str]:
+        """Ids of the chunks that hold a rare keyword of ``query``: an exact hit the cosine gate may miss.
+
+        A long chunk about other things that holds a code once ("ZX-4471") has a low cosine
+        similarity to a question about the code, and a high BM25 rank.
+        """
+        import math
+
+        vocabulary = getattr(self.retriever, "vocab_dict", None)
+        if not self.ids or not vocabulary:
+            return set()
+        pointers, rows, count = self.retriever.scores["indptr"], self.retriever.scores["indices"], len(self.ids)
+
+        def idf(df: int) -> float:
+            return math.log(1 + (count - df + 0.5) / (df + 0.5))
+
+        found: set[str] = set()
+        for word in {w for w in question_keywords(query) if w in vocabulary}:
+            term = vocabulary[word]
+            start, end = int(pointers[term]), int(pointers[term + 1])
+            if end > start and idf(end - start) >= RARE * idf(1):
+                found.update(self.ids[int(row)] for row in rows[start:end])
+        return found
+
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         import bm25s
 
         if not self.ids:
             return []
-        tokens = bm25s.tokenize([query], stopwords="en", stemmer=self.stemmer, show_progress=False)
+        tokens = bm25s.tokenize([query], stopwords="en", stemmer=_stemmer(), show_progress=False)
         if not tokens.vocab:
             return []
         k = min(k, len(self.ids))

@@ -125,6 +125,10 @@ class Index:
             self._bm25 = (version, BM25Index.load_or_build(folder, version, chunks))
         return self._bm25[1]
 
+    def rare_keyword_chunks(self, query: str) -> set[str]:
+        """Ids of the chunks holding a rare keyword of ``query`` (see :meth:`BM25Index.rare_keyword_chunks`)."""
+        return self.bm25().rare_keyword_chunks(query)
+
     def hits(self, ranked: list[tuple[str, float]], vector: np.ndarray, known: dict[str, float]) -> list[Hit]:
         """Hits with text and metadata for ranked ids; each with its cosine similarity to ``vector``."""
         import numpy as np

@@ -114,6 +114,17 @@ def test_who_answers_decides_whether_answers_are_quoted(isolated, monkeypatch, t
     assert answers_extractively(client, None, client.settings.rag.answer) is expected
 
 
+def test_an_unknown_way_to_answer_is_a_clear_error(isolated):
+    from hackkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="answer = 'quote' is not a way to answer") as caught:
+        answers_extractively(Client(load_settings(isolated)), None, "quote")
+    assert "auto, extractive, generate" in caught.value.hint
+    (isolated / "hackkit.toml").write_text('[rag]\nanswer = "quote"\n')
+    with pytest.raises(ConfigError, match=r"`rag\.answer`"):
+        load_settings(isolated)
+
+
 def tiny_llama(folder, hidden=64, layers=2):
     """A real (random) Llama saved by transformers, a few hundred thousand parameters."""
     import torch

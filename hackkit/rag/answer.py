@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
-from hackkit.config import Settings, load_settings
+from hackkit.config import RAGConfig, Settings, load_settings
+from hackkit.errors import ConfigError
 from hackkit.llm.prompts import RenderedPrompt, load_prompt
 from hackkit.llm.registry import split_model_id
 from hackkit.llm.types import ChatResponse
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 NOT_FOUND = "I could not find this in your documents."
 PROMPT = "rag-answer"  # hackkit/prompts/rag-answer.md; a project's prompts/rag-answer.md overrides it
 SNIPPET_CHARS = 240
+ANSWER_SETTINGS = get_args(RAGConfig.model_fields["answer"].annotation)  # auto, extractive, generate
 
 
 @dataclass
@@ -143,6 +145,10 @@ def answers_extractively(client: Client, model: str | None, setting: str) -> boo
     or a local folder, adapter or cached hub model whose size is known (``small_models.py``);
     unknown sizes count as big.
     """
+    if setting not in ANSWER_SETTINGS:
+        raise ConfigError(
+            f"answer = {setting!r} is not a way to answer.", hint=f"use one of {', '.join(ANSWER_SETTINGS)}"
+        )
     if setting != "auto":
         return setting == "extractive"
     chain = client.router.chain(model or client.default_model())

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 EMBED_BATCH = 2048  # chunks gathered across files, embedded and then written together
-EMBED_STEP = 256  # chunks per call to the model, longest first, so progress moves and padding stays small
+EMBED_STEP = 64  # chunks per call to the model (its batch size), longest first: progress moves, padding stays small
 
 # (done, total, stage): stage "reading" counts files read and chunked, then "embedding" counts chunks.
 Progress = Callable[[int, int, str], None]

@@ -15,7 +15,13 @@ export ANONYMIZED_TELEMETRY := False
 
 DEMO_DIR ?= build/demo-app
 
-.PHONY: demo test lint bench docs-cli screenshots clean
+# The core modules (no torch, Chroma, UI or browser) also run on the lowest and highest Python found.
+CORE_TESTS := tests/test_config.py tests/test_failures_and_router.py tests/test_ledger_cache.py \
+	tests/test_wire_formats.py tests/test_prompts_tools_context.py tests/test_ledger_durability.py \
+	tests/test_router_invariants.py
+OTHER_PYTHONS ?= $(shell .ci/other-pythons)
+
+.PHONY: demo test test-pythons lint bench docs-cli screenshots clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +33,7 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/activate
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml $(VENV)/.demo-installed
-	$(PIP) install -e ".[local,rag,ui,dev]"
+	$(PIP) install -e ".[local,rag,ui,gateway,dev]"
 	touch $@
 
 demo: $(VENV)/.demo-installed  ## `hackkit new` a sample project, index its documents, serve its UI (offline)
@@ -43,6 +49,16 @@ lint: $(VENV)/.dev-installed
 
 test: lint  ## lint, types, and the whole test suite (the local-model tests included)
 	$(BIN)/python -m pytest -q
+
+test-pythons:  ## the core tests on the other Pythons this machine has (3.10, 3.13...), each in its own venv
+	@[ -n "$(strip $(OTHER_PYTHONS))" ] || echo "test-pythons: no other Python found (pyenv or python3.X on PATH)"
+	@for python in $(OTHER_PYTHONS); do \
+		version=$$($$python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+		venv=.venv-py$$version; echo "== Python $$version ($$python)"; \
+		[ -x $$venv/bin/python ] || $$python -m venv $$venv || exit 1; \
+		$$venv/bin/python -m pip --disable-pip-version-check -q install -e ".[gateway]" pytest anyio || exit 1; \
+		$$venv/bin/python -m pytest -q -p no:cacheprovider -W ignore::pytest.PytestConfigWarning $(CORE_TESTS) || exit 1; \
+	done
 
 bench: $(VENV)/.dev-installed  ## the speed targets, each beside a baseline measured in the same run
 	cd benchmarks && ../$(BIN)/python cli_startup.py && ../$(BIN)/python client_overhead.py \

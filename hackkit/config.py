@@ -20,6 +20,7 @@ from pydantic.fields import FieldInfo
 
 from hackkit._compat import tomllib
 from hackkit.errors import ConfigError
+from hackkit.server.config import GatewayConfig
 
 CONFIG_FILE = "hackkit.toml"
 SCHEMA_VERSION = 1
@@ -32,6 +33,8 @@ ENV_SETTINGS = {
     "HACKKIT_CACHE": "llm.cache.enabled",
     "HACKKIT_EMBEDDING_MODEL": "rag.embedding_model",
     "HACKKIT_CHROMA_URL": "rag.chroma_url",
+    "HACKKIT_GATEWAY_DB": "gateway.db",
+    "HACKKIT_UI_TRUST_PROXY": "ui.trust_proxy",  # set by the deploy bundles, which run behind a proxy
 }
 
 
@@ -58,7 +61,8 @@ class DeploymentConfig(_Section):
 
 
 class RouterConfig(_Section):
-    timeout: float = Field(default=60.0, gt=0)
+    timeout: float = Field(default=30.0, gt=0)  # seconds for one attempt (a stream: until it starts, then between pieces)
+    deadline: float = Field(default=90.0, gt=0)  # seconds for the whole call, every retry and fallback, until an answer starts
     max_retries: int = Field(default=2, ge=0)
     backoff: float = Field(default=0.5, ge=0)
     max_backoff: float = Field(default=8.0, ge=0)
@@ -134,10 +138,14 @@ class UIConfig(_Section):
     theme: str = "soft"  # a Gradio theme name: soft, default, base, glass, monochrome, ocean, origin, citrus
     models: list[str] = Field(default_factory=list)  # the model picker; default: the configured models
     panels: list[Panel] = Field(default_factory=lambda: list(PANELS))
-    rate_limit_per_minute: int = Field(default=10, ge=0)  # per visitor session (0: no limit)
+    rate_limit_per_minute: int = Field(default=10, ge=0)  # per visitor address, so a public demo cannot drain the key (0: no limit)
     max_tokens: int = Field(default=512, ge=1)  # cap on every answer's length
-    uploads_dir: str = "data/uploads"
+    uploads_dir: str = "data/uploads"  # where shared uploads go (uploads = "shared")
     prompt: str | None = None  # a prompt template whose system message and examples lead plain chats
+    uploads: Literal["session", "shared"] = "session"  # session: a visitor's files reach only their answers
+    max_upload_mb: int = Field(default=10, ge=1)  # per file, enforced while it is received
+    uploads_total_mb: int = Field(default=200, ge=1)  # every upload together
+    trust_proxy: int = Field(default=0, ge=0)  # proxies in front (Spaces, Render: 1) whose X-Forwarded-For counts
 
 
 class Settings(_Section):
@@ -145,6 +153,7 @@ class Settings(_Section):
     llm: LLMConfig = Field(default_factory=LLMConfig)
     rag: RAGConfig = Field(default_factory=RAGConfig)
     ui: UIConfig = Field(default_factory=UIConfig)
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
 
     # Where the settings came from; not part of the file.
     root: Path | None = Field(default=None, exclude=True)

@@ -12,21 +12,13 @@ from typing import TYPE_CHECKING
 
 from hackkit import __version__
 from hackkit.config import Settings
+from hackkit.errors import HackkitError
+from hackkit.llm.keys import GATEWAY_URL, PROVIDER_KEYS
 
 if TYPE_CHECKING:
     from hackkit.llm.client import Client
 
 PACKAGES = ["httpx", "pydantic", "torch", "transformers", "gguf", "sentence-transformers", "chromadb"]
-KEY_VARIABLES = {
-    "mistral": "MISTRAL_API_KEY",
-    "openai": "OPENAI_API_KEY",
-    "anthropic": "ANTHROPIC_API_KEY",
-    "groq": "GROQ_API_KEY",
-    "together": "TOGETHER_API_KEY",
-    "openrouter": "OPENROUTER_API_KEY",
-    "deepseek": "DEEPSEEK_API_KEY",
-    "gateway": "HACKKIT_GATEWAY_URL",
-}
 
 
 @dataclass
@@ -47,7 +39,7 @@ def run_checks(settings: Settings, network: bool = True, timeout: float = 3.0) -
             "python",
             sys.version_info >= (3, 10),
             f"{platform.python_version()} ({sys.executable})",
-            "use Python 3.10 to 3.12",
+            "use Python 3.10 or newer",
         ),
         Check("hackkit", True, f"{__version__}; project: {settings.root or 'none (outside a project)'}"),
         Check("packages", True, ", ".join(f"{p} {_version(p)}" for p in PACKAGES)),
@@ -56,7 +48,7 @@ def run_checks(settings: Settings, network: bool = True, timeout: float = 3.0) -
         *_offline_checks(),
         _gpu_check(),
     ]
-    providers = [name for name, variable in KEY_VARIABLES.items() if settings.env(variable)]
+    providers = configured_providers(settings)
     if not providers:
         checks.append(
             Check(
@@ -84,8 +76,19 @@ def _version(package: str) -> str:
         return "-"
 
 
+def configured_providers(settings: Settings) -> list[str]:
+    """Hosted providers whose key is set (the gateway: whose URL is set)."""
+    found = [key.provider for key in PROVIDER_KEYS if key.provider != "gateway" and settings.env(key.variable)]
+    return [*found, "gateway"] if settings.env(GATEWAY_URL) else found
+
+
 def _default_model_check(client: Client) -> Check:
     model = client.default_model()
+    try:
+        for model_id in client.router.chain(model):  # the same checks a call makes, before any call
+            client.providers.get(model_id.partition("/")[0])
+    except HackkitError as exc:
+        return Check("default model", False, f"{model}: {exc.message}", exc.hint)
     variable = client.missing_key(model)
     if variable is None:
         return Check("default model", True, model)

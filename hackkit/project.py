@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import keyword
 import re
 import shutil
 import subprocess
@@ -25,7 +26,9 @@ from hackkit.errors import ConfigError, HackkitError
 ANSWERS_FILE = ".hackkit-answers.yml"
 TEMPLATE_BRANCH = "hackkit-template"
 SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+MAX_NAME = 64
 RESERVED = {"hackkit", "gradio", "streamlit", "app", "test", "tests", "data", "prompts"}  # modules the app imports
+WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"{port}{n}" for port in ("com", "lpt") for n in range(10))}
 TEXT_ANSWERS = ("project_name", "description", "author")
 FALLBACK_IDENTITY = ("-c", "user.name=hackkit", "-c", "user.email=hackkit@localhost")
 
@@ -59,19 +62,69 @@ def choices(template: Path | None = None) -> dict[str, list[str]]:
     return {key: value for key, value in template_defaults(template).items() if isinstance(value, list)}
 
 
+def project_slug(name: str) -> str:
+    """The folder name for NAME (a name, or a title such as "Study Buddy"); a ConfigError says why not."""
+    slug = slug_of(name)
+    if _is_path(name) or not slug:
+        check_name(name)  # raises: a path, or nothing to keep; the message names what the team typed
+    check_name(slug)
+    return slug
+
+
 def check_name(slug: str) -> None:
-    """A project name must work as a folder, a Docker image and (with _ for -) a Python module."""
-    if not SLUG.fullmatch(slug) or len(slug) > 64:
-        raise ConfigError(
-            f"{slug!r} is not a valid project name.",
-            hint="use lowercase letters, digits and single hyphens, starting with a letter (for example: study-buddy)",
-        )
+    """A project name must work as a folder (on Windows too), a Docker image and (with _ for -) a Python module."""
+    if problem := name_problem(slug):
+        raise ConfigError(*problem)
+
+
+def name_problem(slug: str) -> tuple[str, str] | None:
+    """What is wrong with a project name, and the fix; None when it is fine.
+
+    template/hooks/pre_gen_project.py repeats this rule in the same words, so plain cookiecutter
+    refuses the same names (a test checks that the two agree).
+    """
     module = slug.replace("-", "_")
-    if module in RESERVED or not module.isidentifier():
-        raise ConfigError(
-            f"{slug!r} would shadow the module {module!r} that the app imports.",
-            hint=f"pick another name, e.g. {slug}-app",
+    if _is_path(slug):
+        parent, leaf = _split_path(slug)
+        return (
+            f"{slug!r} is a path; a project name is one folder name.",
+            f"pass the name {leaf!r} alone, and the folder to create it in with -o (here: -o {parent})",
         )
+    if not slug:
+        return "The project name is empty.", "give a name such as study-buddy"
+    if len(slug) > MAX_NAME:
+        return (
+            f"The project name is {len(slug)} characters long; the most is {MAX_NAME}.",
+            "pick a shorter name (the title can stay long)",
+        )
+    if not slug.isascii():
+        return (
+            f"{slug!r} is not ASCII; a project name is made of a-z, 0-9 and hyphens.",
+            "pick a name in those (for example: study-buddy); the title can be in any language",
+        )
+    if not SLUG.fullmatch(slug):
+        return (
+            f"{slug!r} is not a valid project name.",
+            "use lowercase letters, digits and single hyphens, starting with a letter (for example: study-buddy)",
+        )
+    another = f"pick another name, e.g. {slug}-app"
+    if slug in WINDOWS_DEVICES:
+        return f"{slug!r} is a device name on Windows, so no folder there can have it.", another
+    if keyword.iskeyword(module):
+        return f"{slug!r} is a Python keyword, so it cannot name a module.", another
+    if module in RESERVED:
+        return f"{slug!r} would shadow the module {module!r} that the app imports.", another
+    return None
+
+
+def _is_path(name: str) -> bool:
+    return "/" in name or "\\" in name
+
+
+def _split_path(name: str) -> tuple[str, str]:
+    """``../x`` -> ("..", "x"): the folder to create in, and the name."""
+    parent, separator, leaf = name.replace("\\", "/").rstrip("/").rpartition("/")
+    return parent or ("/" if separator else "."), leaf
 
 
 def check_text(key: str, value: str) -> None:
@@ -126,11 +179,20 @@ class Created:
 
 
 def context(answers: dict[str, Any]) -> dict[str, Any]:
-    """The cookiecutter context: the team's answers plus what hackkit fills in itself."""
+    """The cookiecutter context: the team's answers plus what hackkit fills in itself, all literal."""
     extra = {"__hackkit_version": __version__, "__hackkit_source": installed_from()}
     if torch := torch_version():
         extra["__torch_version"] = torch
-    return {**answers, **extra}
+    return {key: literal(value) for key, value in {**answers, **extra}.items()}
+
+
+def literal(value: Any) -> Any:
+    """``value`` written so that cookiecutter, which renders every answer as Jinja, gives it back unchanged.
+
+    Each ``{`` becomes the expression ``{{ "{" }}``: with no ``{`` left, no tag can start, and
+    ``}}`` or ``%}`` alone are plain text. So ``Ducks {{ 6*7 }}`` stays that, not ``Ducks 42``.
+    """
+    return value.replace("{", '{{ "{" }}') if isinstance(value, str) else value
 
 
 def render(answers: dict[str, Any], output_dir: Path, *, force: bool = False, template: Path | None = None) -> Path:
@@ -171,9 +233,9 @@ def create(
 ) -> Created:
     """``hackkit new``: validate, render, then commit the render and keep it on the template branch."""
     started = time.perf_counter()
-    slug = answers.get("project_slug") or slug_of(answers["project_name"])
+    slug = answers.get("project_slug") or project_slug(answers["project_name"])
     answers = {"year": str(datetime.date.today().year), **answers, "project_slug": slug}
-    check_name(answers["project_slug"])
+    check_name(slug)
     for key in TEXT_ANSWERS:
         if key in answers:
             check_text(key, str(answers[key]))
@@ -189,26 +251,38 @@ def create(
 class Updated:
     old_version: str
     new_version: str
-    changed: list[str]
+    changed: list[str]  # what the template changed since it was last merged
     conflicts: list[str]
+    up_to_date: bool = False  # the template branch was merged into the current one already: nothing to do
 
 
 def update(project: Path, *, template: Path | None = None) -> Updated:
-    """Re-render with the installed hackkit and the stored answers, then merge into the current branch."""
+    """Re-render with the installed hackkit and the stored answers, then merge into the current branch.
+
+    Up to date means the template branch is merged into HEAD, not that the render is unchanged: after
+    a ``git merge --abort`` or a merge git refused, the next update merges the same commit again.
+    """
     project = project.resolve()
     answers, old_version = _stored_answers(project)
     _check_ready_to_merge(project)
-    message = f"hackkit update: template {old_version} -> {__version__}"
-    changed = _commit_fresh_render(project, answers, message, template)
-    if not changed:
-        return Updated(old_version, __version__, [], [])
+    _commit_fresh_render(project, answers, f"hackkit update: template {old_version} -> {__version__}", template)
+    if _template_is_merged(project):
+        return Updated(old_version, __version__, [], [], up_to_date=True)
+    changed = _git(project, "diff", "--name-only", f"HEAD...{TEMPLATE_BRANCH}").stdout.splitlines()
     merge = _git(
         project, "merge", "--no-edit", "-m", f"Merge the hackkit {__version__} template", TEMPLATE_BRANCH, check=False
     )
-    conflicts = _git(project, "diff", "--name-only", "--diff-filter=U").stdout.split() if merge.returncode else []
+    conflicts = _git(project, "diff", "--name-only", "--diff-filter=U").stdout.splitlines() if merge.returncode else []
     if merge.returncode and not conflicts:
-        raise HackkitError(f"git merge failed: {merge.stderr.strip() or merge.stdout.strip()}")
+        raise HackkitError(
+            f"git merge failed: {merge.stderr.strip() or merge.stdout.strip()}",
+            hint="do what git says (often: move the files it names out of the way), then run hackkit update again",
+        )
     return Updated(old_version, __version__, changed, conflicts)
+
+
+def _template_is_merged(project: Path) -> bool:
+    return _git(project, "merge-base", "--is-ancestor", TEMPLATE_BRANCH, "HEAD", check=False).returncode == 0
 
 
 def _stored_answers(project: Path) -> tuple[dict[str, Any], str]:
@@ -233,14 +307,14 @@ def _check_ready_to_merge(project: Path) -> None:
             f"{project} has no {TEMPLATE_BRANCH!r} git branch holding the pristine render.",
             hint="projects made by `hackkit new` have one; without it, compare with a fresh `hackkit new` by hand",
         )
-    if _git(project, "status", "--porcelain", "--untracked-files=no").stdout.strip():
-        raise ConfigError("The project has uncommitted changes.", hint="commit or stash them, then run hackkit update")
     if _git(project, "rev-parse", "-q", "--verify", "MERGE_HEAD", check=False).returncode == 0:
         raise ConfigError("A merge is in progress.", hint="finish it (git commit) or undo it (git merge --abort)")
+    if _git(project, "status", "--porcelain", "--untracked-files=no").stdout.strip():
+        raise ConfigError("The project has uncommitted changes.", hint="commit or stash them, then run hackkit update")
 
 
-def _commit_fresh_render(project: Path, answers: dict[str, Any], message: str, template: Path | None) -> list[str]:
-    """Replace the template branch's files with a fresh render and commit; the files that changed."""
+def _commit_fresh_render(project: Path, answers: dict[str, Any], message: str, template: Path | None) -> None:
+    """Replace the template branch's files with a fresh render, and commit them if they changed."""
     with tempfile.TemporaryDirectory(prefix="hackkit-update-") as scratch:
         fresh = render(answers, Path(scratch) / "render", template=template)
         worktree = Path(scratch) / "pristine"
@@ -250,12 +324,10 @@ def _commit_fresh_render(project: Path, answers: dict[str, Any], message: str, t
             _git(worktree, "rm", "-rq", "--ignore-unmatch", ".")
             shutil.copytree(fresh, worktree, dirs_exist_ok=True)
             _git(worktree, "add", "-A")
-            changed = _git(worktree, "diff", "--cached", "--name-only").stdout.split()
-            if changed:
+            if _git(worktree, "diff", "--cached", "--quiet", check=False).returncode:
                 _commit_all(worktree, message)
         finally:
             _git(project, "worktree", "remove", "--force", str(worktree), check=False)
-    return changed
 
 
 def _commit_first_render(created: Created) -> None:

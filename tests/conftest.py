@@ -11,27 +11,12 @@ import pytest
 
 from hackkit.config import load_settings
 from hackkit.llm import Client
+from hackkit.llm.keys import environment_variables
 from hackkit.testing import reset as reset_fake
 from hackkit.testing.wire import WireServer
 
-KEY_VARIABLES = [
-    "MISTRAL_API_KEY",
-    "OPENAI_API_KEY",
-    "ANTHROPIC_API_KEY",
-    "GROQ_API_KEY",
-    "TOGETHER_API_KEY",
-    "OPENROUTER_API_KEY",
-    "DEEPSEEK_API_KEY",
-    "HACKKIT_GATEWAY_URL",
-    "HACKKIT_GATEWAY_KEY",
-    "HACKKIT_MODEL",
-    "HACKKIT_LEDGER",
-    "HACKKIT_CACHE",
-    "HACKKIT_STORE_TEXT",
-    "OPENAI_BASE_URL",
-    "MISTRAL_BASE_URL",
-    "OLLAMA_HOST",
-]
+pytest_plugins = ["leaks"]  # the run fails if a test leaves a process running
+
 # Which provider name, and which key variable, each wire format is reached through.
 PROVIDER_FOR = {
     "openai": ("openai", "OPENAI_API_KEY"),
@@ -47,16 +32,22 @@ MODEL_FOR = {
 }
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One cache of de-quantised local models for the whole run: SmolLM2 is de-quantised once (~30 s)."""
+    return os.environ.get("HACKKIT_TEST_CACHE_DIR") or str(tmp_path_factory.mktemp("model-cache"))
+
+
 @pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Each test runs in a fresh project folder with no provider keys from the developer's shell."""
-    for variable in KEY_VARIABLES:
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_cache: str) -> Iterator[Path]:
+    """Each test runs in a fresh project folder, with no provider key or hackkit setting from the shell."""
+    for variable in environment_variables():
         monkeypatch.delenv(variable, raising=False)
     project = tmp_path / "project"
     project.mkdir()
     (project / "hackkit.toml").write_text("schema_version = 1\n")
     monkeypatch.chdir(project)
-    monkeypatch.setenv("HACKKIT_CACHE_DIR", os.environ.get("HACKKIT_TEST_CACHE_DIR", str(tmp_path / "cache")))
+    monkeypatch.setenv("HACKKIT_CACHE_DIR", model_cache)
     reset_fake()
     yield project
     import hackkit.llm
@@ -107,7 +98,8 @@ def make_client(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cal
             if key_variable:
                 monkeypatch.setenv(key_variable, "test-key")
         overrides.setdefault("llm__router__backoff", 0.01)
-        client = Client(load_settings(isolated, llm__providers=providers, **overrides))
+        transport = overrides.pop("async_transport", None)
+        client = Client(load_settings(isolated, llm__providers=providers, **overrides), async_transport=transport)
         clients.append(client)
         return client
 

@@ -101,3 +101,27 @@ def test_doctor_with_a_reachable_provider(wire):
 def test_empty_ledger_says_how_to_start(args):
     result = hackkit(*args)
     assert result.returncode == 0 and "No calls recorded yet" in result.stdout
+
+
+def test_the_suite_fails_when_a_test_leaves_a_process_running(tmp_path):
+    """The check in tests/leaks.py: an orphaned grandchild (what a killed `hackkit ui` left) fails the run."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "test_orphan.py").write_text(
+        "import subprocess, sys\n"
+        "def test_leaves_a_grandchild():\n"
+        "    subprocess.Popen(['/bin/sh', '-c', 'sleep 300 & exit 0']).wait()\n"
+    )
+    tests = os.path.dirname(__file__)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "leaks", "-p", "no:cacheprovider", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": tests, "HACKKIT_LEAK_GRACE_S": "1"},
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1, result.stdout
+    assert "processes left running by the tests (now killed)" in result.stdout and "sleep 300" in result.stdout

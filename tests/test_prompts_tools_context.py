@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from hackkit.errors import ConfigError
+from hackkit.errors import ConfigError, ContextTooLongError
 from hackkit.llm import Client, function_schema
 from hackkit.llm.context import estimate_tokens, fit_messages
 from hackkit.llm.prompts import load_prompt
@@ -99,8 +99,8 @@ def test_history_is_trimmed_to_the_context_window_keeping_system_and_last():
     turns = [
         {"role": "user" if i % 2 == 0 else "assistant", "content": f"turn {i} " + "word " * 200} for i in range(40)
     ]
-    fitted = fit_messages([system, *turns], window=2000, reply_tokens=200)
-    assert fitted[0] == system and fitted[-1] == turns[-1]
+    fitted, cap = fit_messages([system, *turns], window=2000, reply_tokens=200)
+    assert fitted[0] == system and fitted[-1] == turns[-1] and cap is None
     assert estimate_tokens(fitted) <= 1800 and len(fitted) < 20
 
 
@@ -111,15 +111,49 @@ def test_trimming_never_leaves_an_orphan_tool_result():
         {"role": "tool", "tool_call_id": "1", "content": "y" * 4000},
         {"role": "user", "content": "and now?"},
     ]
-    fitted = fit_messages(messages, window=600, reply_tokens=100)
+    fitted, _ = fit_messages(messages, window=600, reply_tokens=100)
     assert fitted[0]["role"] != "tool" and fitted[-1]["content"] == "and now?"
 
 
 def test_a_long_chat_never_fails_on_length():
     client = Client(llm__model="fake/echo", llm__providers={"fake": {"context_window": 1000}})
-    history = [{"role": "user", "content": "blah " * 3000}]
+    history = [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": f"turn {i} " + "blah " * 300} for i in range(30)
+    ]
     client.chat(history)
     assert estimate_tokens(requests[-1].messages) <= 1000
+    assert requests[-1].messages[-1] == history[-1]  # the newest message goes whole
+
+
+def test_a_message_longer_than_the_window_is_refused_never_sent_empty():
+    client = Client(llm__model="fake/echo", llm__providers={"fake": {"context_window": 1000}})
+    with pytest.raises(ContextTooLongError, match="reads at most 1,000") as caught:
+        client.chat("blah " * 3000)
+    assert "max_tokens" in caught.value.hint and not requests  # nothing was sent
+    with pytest.raises(ContextTooLongError, match="of 200 tokens"):  # fits, but leaves no room to answer
+        client.chat("word " * 768, max_tokens=200)
+    assert not requests
+
+
+def test_max_tokens_that_leave_too_little_room_cap_the_answer():
+    client = Client(llm__model="fake/echo", llm__providers={"fake": {"context_window": 1000}})
+    question = "word " * 560  # about 700 tokens
+    client.chat(question, max_tokens=500)
+    sent = requests[-1]
+    assert sent.messages[-1]["content"] == question  # never cut
+    assert 64 <= sent.params["max_tokens"] < 300
+
+
+def test_context_windows_come_from_a_table_of_known_models():
+    client = Client()
+    window = lambda model: client.providers.get(model.partition("/")[0]).context_window(model.partition("/")[2])  # noqa: E731
+    assert window("mistral/mistral-small-latest") == 128_000
+    assert window("anthropic/claude-sonnet-4-5-20250929") == 200_000
+    assert window("openai/gpt-4.1-mini") == 1_047_576
+    assert window("ollama/llama3.2") == 4_096  # Ollama's default num_ctx, not the model's
+    assert window("vllm/some-new-model") == 8_192  # unknown: small, so nothing is cut upstream
+    configured = Client(llm__providers={"work": {"kind": "openai", "base_url": "http://x/v1", "context_window": 9_000}})
+    assert configured.providers.get("work").context_window("anything") == 9_000
 
 
 def test_a_third_party_provider_plugs_in_through_entry_points(tmp_path, monkeypatch):

@@ -155,10 +155,11 @@ def test_anthropic_has_no_embeddings(wire, make_client):
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
 @pytest.mark.parametrize("kind", FORMATS)
-async def test_async_chat_and_stream(kind, wire, make_client):
+async def test_async_chat_and_stream(kind, transport, wire, make_client):
     server = wire(kind)
-    client = make_client(server)
+    client = make_client(server, async_transport=transport)
     server.enqueue(Reply.ok("async answer"), Reply.ok("streamed async answer"))
     response = await client.achat("hi", MODEL_FOR[kind])
     assert response.text == "async answer"
@@ -167,6 +168,32 @@ async def test_async_chat_and_stream(kind, wire, make_client):
     assert (await stream.final()).usage.output_tokens > 0
     vectors = await client.aembed(["x"], "openai/text-embedding-3-small") if kind == "openai" else None
     assert vectors is None or len(vectors.vectors) == 1
+    await client.aclose()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
+async def test_async_failures_map_to_the_same_errors_on_either_transport(transport, wire, make_client):
+    from hackkit.errors import AuthenticationError, ProviderConnectionError, ProviderTimeout, StreamError
+
+    server = wire("openai")
+    client = make_client(server, async_transport=transport, llm__router__max_retries=1)
+    server.enqueue(Reply.error(429, "slow down", retry_after=0.05), Reply.ok("after the wait"))
+    assert (await client.achat("hi", "openai/gpt-4o-mini")).text == "after the wait"
+    server.enqueue(Reply.connection_reset(), Reply.connection_reset())
+    with pytest.raises(ProviderConnectionError):
+        await client.achat("hi", "openai/gpt-4o-mini")
+    server.enqueue(Reply.slow(2), Reply.slow(2))
+    with pytest.raises(ProviderTimeout):
+        await client.achat("hi", "openai/gpt-4o-mini", timeout=0.2)
+    server.enqueue(Reply.malformed_stream(), Reply.malformed_stream())
+    with pytest.raises(StreamError, match="not JSON"):
+        stream = await client.achat("hi", "openai/gpt-4o-mini", stream=True)
+        [piece async for piece in stream]
+    bad = make_client(wire("openai", api_key="other"), async_transport=transport)
+    with pytest.raises(AuthenticationError, match="HTTP 401"):
+        await bad.achat("hi", "openai/gpt-4o-mini")
+    await client.aclose()
 
 
 def test_structured_output_into_a_pydantic_model(wire, make_client):

@@ -43,15 +43,17 @@ def cli() -> None:
     Docs:    docs/index.md in the hackkit repository
 
     Demo:    hackkit ui [--backend streamlit]   (Gradio on 127.0.0.1:7860, Streamlit on :8501)
+    Room:    hackkit gateway serve              (one OpenAI-compatible server, a key per team)
+    Pitch:   hackkit pitch [--draft]            (a deck from pitch/pitch.yaml; pitch demo records a backup)
 
-    Not built yet: gateway serve, finetune, deploy, pitch (docs/roadmap.md).
+    Not built yet: finetune, deploy (docs/roadmap.md).
     """
 
 
 def _register() -> None:
-    from hackkit.cli import chat, doctor, ledger, new, prompts, rag, ui
+    from hackkit.cli import chat, doctor, gateway, ledger, new, pitch, prompts, rag, ui
 
-    for module in (new, chat, doctor, ledger, prompts, rag, ui):
+    for module in (new, chat, doctor, ledger, prompts, rag, ui, gateway, pitch):
         for command in module.COMMANDS:
             cli.add_command(command)
 

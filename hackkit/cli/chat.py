@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any
 
 import click
 
+from hackkit.errors import HackkitError
+
 REPL_HELP = "/exit quits, /reset forgets the conversation, /model ID switches model"
+WAITING_NOTICE_S = 4.0  # after this long with no answer, say who we are waiting for
 
 
 @click.command()
@@ -72,29 +76,69 @@ def _repl(client: Any, history: list[dict[str, Any]], model: str, params: dict[s
             model = line.split(maxsplit=1)[1]
             _offline_banner(model)
             continue
-        history.append({"role": "user", "content": line})
-        response = _answer(client, history, model, params, stream)
-        history.append(response.message)
+        try:
+            response = _answer(client, [*history, {"role": "user", "content": line}], model, params, stream)
+        except HackkitError as exc:  # one failed turn keeps the conversation
+            click.secho(f"error: {exc.message}", fg="red", err=True)
+            if exc.hint:
+                click.echo(f"  fix: {exc.hint}", err=True)
+            click.echo("(the conversation is kept: ask again, or /model ID to switch)", err=True)
+            continue
+        history += [{"role": "user", "content": line}, response.message]
 
 
 def _answer(client: Any, messages: Any, model: str, params: dict[str, Any], stream: bool) -> Any:
-    if stream:
-        result = client.chat(messages, model, stream=True, **params)
+    """Print the answer (as it arrives, or once complete), then one line saying who answered and for how much."""
+    result = client.chat(messages, model, stream=True, **params)  # streamed either way: it says who it waits for
+    told = False
+    with _waiting_notice(lambda: result.trying):
         for piece in result:
-            click.echo(piece, nl=False)
-        response = result.response
-        click.echo()
-    else:
-        response = client.chat(messages, model, **params)
-        click.echo(response.text)
+            if not told:
+                _fallback_notice(result.fallback_note)
+                told = True
+            if stream:
+                click.echo(piece, nl=False)
+    response = result.response
+    if not told:
+        _fallback_notice(response.fallback_note)
+    click.echo("" if stream else response.text)
     cost = f"${response.cost_usd:.6f}" if response.cost_usd is not None else "cost unknown"
     click.secho(
-        f"[{response.provider}/{response.model} · {response.usage.input_tokens}→"
+        f"[{response.model_id} · {response.usage.input_tokens}→"
         f"{response.usage.output_tokens} tokens · {cost} · {response.latency_ms / 1000:.1f}s]",
         dim=True,
         err=True,
     )
     return response
+
+
+def _fallback_notice(note: str | None) -> None:
+    """Say on stderr that a fallback answered and why, so a wrong key never passes unseen."""
+    if note:
+        click.secho(f"note: {note}", fg="yellow", err=True)
+
+
+class _waiting_notice:
+    """While a call has not answered for ``WAITING_NOTICE_S``, say once which model it waits for."""
+
+    def __init__(self, waiting_for: Any) -> None:
+        self.waiting_for = waiting_for
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, name="hackkit-waiting", daemon=True)
+
+    def __enter__(self) -> None:
+        self.thread.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+
+    def _watch(self) -> None:
+        told: set[str] = set()
+        while not self.done.wait(WAITING_NOTICE_S):
+            model = self.waiting_for()
+            if model and model not in told:
+                told.add(model)
+                click.secho(f"still waiting for {model}...", dim=True, err=True)
 
 
 def _offline_banner(model: str) -> None:

@@ -32,17 +32,32 @@ def logs(count: int, as_json: bool, full: bool) -> None:
         click.echo('No calls recorded yet. Try: hackkit chat "hello"')
         return
     for row in reversed(rows):
-        tokens = f"{row['input_tokens'] or 0}→{row['output_tokens'] or 0}"
-        cost = f"${row['cost_usd']:.6f}" if row["cost_usd"] is not None else "$?"
-        prompt = f" [{row['prompt_name']}@{row['prompt_version']}]" if row["prompt_name"] else ""
-        status = click.style(row["status"], fg="green" if row["status"] == "ok" else "red")
-        click.echo(
-            f"{row['ts'][:19]} {status} {row['model']}{prompt} {tokens} {cost} {row['latency_ms'] or 0:.0f}ms"
-            f"{' cached' if row['cached'] else ''}"
-        )
-        text = row["error"] if row["status"] != "ok" else row["response"]
-        if text:
-            click.echo("    " + (text if full else text.replace("\n", " ")[:100]))
+        _show(row, full)
+
+
+STATUS_COLOURS = {"ok": "green", "cancelled": "yellow"}
+
+
+def _show(row: dict[str, Any], full: bool) -> None:
+    """One call: its line, the attempts that failed before it, then its answer or error."""
+    tokens = f"{row['input_tokens'] or 0}→{row['output_tokens'] or 0}"
+    cost = f"${row['cost_usd']:.6f}" if row["cost_usd"] is not None else "$?"
+    prompt = f" [{row['prompt_name']}@{row['prompt_version']}]" if row["prompt_name"] else ""
+    status = click.style(row["status"], fg=STATUS_COLOURS.get(row["status"], "red"))
+    fallback = (
+        click.style(f" fallback for {row['requested']}", fg="yellow")
+        if row.get("fallback") and row["requested"]
+        else ""
+    )
+    click.echo(
+        f"{row['ts'][:19]} {status} {row['model']}{fallback}{prompt} {tokens} {cost} {row['latency_ms'] or 0:.0f}ms"
+        f"{' cached' if row['cached'] else ''}"
+    )
+    for failure in json.loads(row.get("failures") or "[]"):
+        click.echo(f"    failed first: {failure['model']}: {failure['reason']}")
+    text = row["error"] if row["status"] == "error" else row["response"]
+    if text:
+        click.echo("    " + (text if full else text.replace("\n", " ")[:100]))
 
 
 @click.command()

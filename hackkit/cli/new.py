@@ -68,11 +68,12 @@ def new(
 ) -> None:
     """Create a project: a demo app over sample documents, its tests, deploy files and a pitch outline.
 
-    NAME is the folder's name (lowercase letters, digits, hyphens), or a title such as "Study Buddy".
+    NAME is the folder's name (lowercase letters, digits, hyphens; at most 64), or a title such as
+    "Study Buddy"; not a path: -o says where. Answers are kept as typed, braces included.
     """
     from hackkit import project
 
-    slug = project.slug_of(name)
+    slug = project.project_slug(name)  # a bad name is refused before any question
     defaults = project.template_defaults(template)
     given: dict[str, Any] = {
         "project_name": title or (name if name != slug else slug.replace("-", " ").capitalize()),
@@ -84,7 +85,6 @@ def new(
         "provider": provider,
         "license": license_,
     }
-    project.check_name(slug)
     answers = {key: value for key, value in given.items() if value is not None}
     for key in QUESTIONS:
         if key not in answers:
@@ -141,12 +141,13 @@ def update(template: Path | None) -> None:
     """Bring this project up to the installed hackkit's template, merging with your changes (git).
 
     Run it in the project's folder with everything committed. Conflicts are left in the files like
-    any git merge: resolve them and `git commit`, or `git merge --abort` to undo.
+    any git merge: resolve them and `git commit`, or `git merge --abort` to undo (the next update
+    merges again). It is up to date once the template branch is merged into yours.
     """
     from hackkit import project
 
     result = project.update(Path.cwd(), template=template)
-    if not result.changed:
+    if result.up_to_date:
         click.echo(f"Already up to date with the hackkit {result.new_version} template.")
         return
     click.echo(f"Template {result.old_version} -> {result.new_version}: {len(result.changed)} file(s) changed.")

@@ -45,7 +45,7 @@ class ResponseCache:
 
     def put(self, key: str, response: ChatResponse) -> None:
         data = asdict(response)
-        for transient in ("raw", "parsed", "cached", "latency_ms", "cost_usd"):
+        for transient in ("raw", "parsed", "cached", "latency_ms", "cost_usd", "failures", "fallback", "requested"):
             data.pop(transient)
         with self._lock, self.db:
             self.db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?)", (key, json.dumps(data)))

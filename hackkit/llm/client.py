@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hackkit.config import Settings, load_settings
-from hackkit.errors import HackkitError
+from hackkit.errors import ClientClosedError, HackkitError
 from hackkit.llm.cache import ResponseCache, cache_key
 from hackkit.llm.context import fit_messages
-from hackkit.llm.ledger import CallRecord, Ledger
+from hackkit.llm.keys import GATEWAY_URL, PROVIDER_KEYS
+from hackkit.llm.ledger import CallRecord, Ledger, failures_json
 from hackkit.llm.prices import cost_usd
 from hackkit.llm.prompts import Prompt, RenderedPrompt
 from hackkit.llm.registry import Provider, ProviderPool, split_model_id
@@ -23,6 +24,7 @@ from hackkit.llm.types import (
     ChatResponse,
     EmbedResponse,
     Message,
+    Usage,
     as_messages,
 )
 
@@ -30,27 +32,6 @@ log = logging.getLogger("hackkit")
 
 OFFLINE_MODEL = "local/smollm2"
 OFFLINE_EMBEDDING_MODEL = "local/all-MiniLM-L6-v2"
-# (key variable, default chat model, default embedding model), in order of preference.
-KEYED_DEFAULTS = [
-    ("MISTRAL_API_KEY", "mistral/mistral-small-latest", "mistral/mistral-embed"),
-    ("OPENAI_API_KEY", "openai/gpt-4o-mini", "openai/text-embedding-3-small"),
-    ("ANTHROPIC_API_KEY", "anthropic/claude-haiku-4-5", None),
-]
-NATIVE_SCHEMA_PROVIDERS = {
-    "openai",
-    "mistral",
-    "anthropic",
-    "ollama",
-    "gateway",
-    "groq",
-    "together",
-    "openrouter",
-    "deepseek",
-    "vllm",
-    "lmstudio",
-    "compatible",
-}
-
 Messages = str | Message | list[Message] | RenderedPrompt
 
 
@@ -71,9 +52,10 @@ class _Call:
     stream: bool = False
     started: float = field(default_factory=time.perf_counter)
 
-    def cache_key(self) -> str:
+    def cache_key(self, model_id: str) -> str:
+        """The cache key of this call answered by ``model_id`` (a concrete model, never an alias)."""
         return cache_key(
-            self.model,
+            model_id,
             {
                 "messages": self.messages,
                 "tools": self.tools,
@@ -87,13 +69,31 @@ class _Call:
 class Client:
     """Holds settings, provider connections, the router's memory, the ledger and the cache."""
 
-    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+    def __init__(self, settings: Settings | None = None, *, async_transport: Any = None, **overrides: Any) -> None:
+        """``async_transport``: ``"aiohttp"`` (or a transport object) for async calls; default httpx."""
         self.settings = settings if settings is not None else load_settings(**overrides)
-        self.providers = ProviderPool(self.settings)
+        if isinstance(async_transport, str):
+            from hackkit.llm.providers._transport import make_transport
+
+            async_transport = make_transport(async_transport)
+        self.providers = ProviderPool(self.settings, async_transport)
         self.router = Router(self.settings)
         self._ledger: Ledger | None = None
         self._cache: ResponseCache | None = None
         self._ledger_warned = False
+        self._closed = False
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     # -- defaults and plumbing ----------------------------------------------------------------
 
@@ -101,11 +101,11 @@ class Client:
         """``HACKKIT_MODEL`` / ``[llm] model``, else the gateway, else the first keyed provider, else local."""
         if self.settings.llm.model:
             return self.settings.llm.model
-        if self.settings.env("HACKKIT_GATEWAY_URL"):
+        if self.settings.env(GATEWAY_URL):
             return "gateway/default"
-        for variable, model, _ in KEYED_DEFAULTS:
-            if self.settings.env(variable):
-                return model
+        for key in PROVIDER_KEYS:
+            if key.chat_model and self.settings.env(key.variable):
+                return key.chat_model
         return OFFLINE_MODEL
 
     def missing_key(self, model: str | None = None) -> str | None:
@@ -123,11 +123,11 @@ class Client:
         return None
 
     def default_embedding_model(self) -> str:
-        if self.settings.env("HACKKIT_GATEWAY_URL"):
+        if self.settings.env(GATEWAY_URL):
             return "gateway/default-embedding"
-        for variable, _, model in KEYED_DEFAULTS:
-            if model and self.settings.env(variable):
-                return model
+        for key in PROVIDER_KEYS:
+            if key.embedding_model and self.settings.env(key.variable):
+                return key.embedding_model
         return OFFLINE_EMBEDDING_MODEL
 
     @property
@@ -149,21 +149,33 @@ class Client:
         return self._cache
 
     def close(self) -> None:
+        """Close provider connections (async ones too), the ledger and the cache; later calls raise."""
+        self._closed = True
         self.providers.close()
+        self._close_stores()
+
+    async def aclose(self) -> None:
+        """``close`` from async code: waits for the async HTTP connections to close."""
+        self._closed = True
+        await self.providers.aclose()
+        self._close_stores()
+
+    def _close_stores(self) -> None:
         for store in (self._ledger, self._cache):
             if store is not None:
                 store.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClientClosedError()
 
     def _record(self, record: CallRecord) -> None:
         ledger = self.ledger
         if ledger is None:
             return
-        try:
-            ledger.record(record)
-        except Exception as exc:  # a full disk must not break the demo
-            if not self._ledger_warned:
-                log.warning("hackkit: could not write the ledger at %s: %s", ledger.path, exc)
-                self._ledger_warned = True
+        if not ledger.record(record) and not self._ledger_warned:  # a full disk must not break the demo
+            log.warning("hackkit: could not write the ledger at %s (%s); will retry", ledger.path, ledger.last_error)
+            self._ledger_warned = True
 
     # -- building a call ---------------------------------------------------------------------
 
@@ -189,6 +201,7 @@ class Client:
         schema = None
         if isinstance(response_format, type):
             schema, response_format = response_format, structured_format(response_format)
+        self._check_open()
         return _Call(
             model=model or self.default_model(),
             messages=as_messages(messages),
@@ -197,18 +210,23 @@ class Client:
             tool_choice=tool_choice,
             response_format=response_format,
             schema=schema,
-            timeout=timeout or self.settings.llm.router.timeout,
+            timeout=timeout,
             use_cache=self.settings.llm.cache.enabled if cache is None else cache,
             prompt=prompt,
             stream=stream,
         )
 
-    def _request(self, call: _Call, target: str) -> tuple[Provider, ChatRequest]:
+    def _request(self, call: _Call, target: str, loop: AttemptLoop) -> tuple[Provider, ChatRequest]:
         provider_name, name = split_model_id(target)
         provider = self.providers.get(provider_name)
-        messages = fit_messages(call.messages, provider.context_window(name), call.params.get("max_tokens"))
+        params = call.params
+        messages, cap = fit_messages(
+            call.messages, provider.context_window(name), params.get("max_tokens"), model=target
+        )
+        if cap is not None:
+            params = {**params, "max_tokens": cap}
         response_format = call.response_format
-        if response_format and provider_name not in NATIVE_SCHEMA_PROVIDERS:
+        if response_format and not provider.structured_output:
             messages = [{"role": "system", "content": schema_instruction(response_format)}, *messages]
             response_format = None
         return provider, ChatRequest(
@@ -217,49 +235,74 @@ class Client:
             tools=call.tools,
             tool_choice=call.tool_choice,
             response_format=response_format,
-            params=call.params,
-            timeout=call.timeout,
+            params=params,
+            timeout=loop.timeout(call.timeout or provider.config.timeout),
         )
 
-    def _attempt(self, call: _Call, target: str) -> ChatResponse:
-        provider, request = self._request(call, target)
+    def _attempt(self, call: _Call, target: str, loop: AttemptLoop) -> ChatResponse:
+        provider, request = self._request(call, target, loop)
         return provider.chat(request)
 
-    async def _aattempt(self, call: _Call, target: str) -> ChatResponse:
-        provider, request = self._request(call, target)
+    async def _aattempt(self, call: _Call, target: str, loop: AttemptLoop) -> ChatResponse:
+        provider, request = self._request(call, target, loop)
         return await provider.achat(request)
 
     def _from_cache(self, call: _Call) -> ChatResponse | None:
+        """A stored answer by one of the requested name's own models; never a fallback's answer."""
         if not call.use_cache or call.stream:
             return None
-        response = self.cache.get(call.cache_key())
-        if response is not None:
-            response.latency_ms = (time.perf_counter() - call.started) * 1000
-            response.cost_usd = 0.0
-            if call.schema is not None:
-                response.parsed = parse_structured(call.schema, response.text)
-            self._record(self._row(call, response.provider + "/" + response.model, response, attempts=0))
-        return response
+        for model_id in self.router.resolve(call.model, order=False):
+            response = self.cache.get(call.cache_key(model_id))
+            if response is not None:
+                response.model_id, response.requested = model_id, call.model
+                response.latency_ms = (time.perf_counter() - call.started) * 1000
+                response.cost_usd = 0.0
+                if call.schema is not None:
+                    response.parsed = parse_structured(call.schema, response.text)
+                self._record(self._row(call, model_id, response, attempts=0))
+                return response
+        return None
 
     def _finish(self, call: _Call, target: str, response: ChatResponse, loop: AttemptLoop) -> ChatResponse:
         provider_name, name = split_model_id(target)
         response.provider = provider_name
         response.model = response.model or name
+        response.model_id, response.requested = target, call.model
+        response.failures = list(loop.failures)
+        response.fallback = self.router.is_fallback(call.model, target)
         response.latency_ms = (time.perf_counter() - call.started) * 1000
-        response.cost_usd = cost_usd(target, response.usage)
-        self.router.observe(target, response.latency_ms)
+        response.cost_usd = self.cost(target, response.usage)
         try:
             if call.schema is not None:
                 response.parsed = parse_structured(call.schema, response.text)
         finally:
             self._record(self._row(call, target, response, attempts=len(loop.failures) + 1))
         if call.use_cache and not response.tool_calls:
-            self.cache.put(call.cache_key(), response)
+            self.cache.put(call.cache_key(target), response)
         return response
 
-    def _row(self, call: _Call, target: str, response: ChatResponse, attempts: int) -> CallRecord:
+    def cost(self, model_id: str, usage: Usage) -> float | None:
+        """USD for ``usage`` on ``model_id``: the provider's own prices (a gateway's), else the price table."""
+        provider_name, name = split_model_id(model_id)
+        price = self.providers.get(provider_name).prices(name)
+        if price is None:
+            return cost_usd(model_id, usage)
+        return (usage.input_tokens * price[0] + usage.output_tokens * price[1]) / 1_000_000
+
+    def _record_partial(self, call: _Call, target: str, partial: ChatResponse, loop: AttemptLoop) -> None:
+        """A stream its caller stopped reading: a ``cancelled`` row with what was seen, priced."""
+        partial.provider, partial.model_id = target.partition("/")[0], target
+        partial.model = partial.model or target.partition("/")[2]
+        partial.failures = list(loop.failures)
+        partial.fallback = self.router.is_fallback(call.model, target)
+        partial.latency_ms = (time.perf_counter() - call.started) * 1000
+        partial.cost_usd = self.cost(target, partial.usage)
+        self._record(self._row(call, target, partial, attempts=len(loop.failures) + 1, status="cancelled"))
+
+    def _row(self, call: _Call, target: str, response: ChatResponse, attempts: int, status: str = "ok") -> CallRecord:
         return CallRecord(
             model=target,
+            status=status,
             provider=response.provider,
             requested=call.model,
             prompt_name=call.prompt.name if call.prompt else None,
@@ -273,6 +316,8 @@ class Client:
             cached=response.cached,
             stream=call.stream,
             attempts=attempts,
+            fallback=response.fallback,
+            failures=failures_json(response.failures),
         )
 
     def _failed(self, call: _Call, loop: AttemptLoop) -> HackkitError:
@@ -290,6 +335,7 @@ class Client:
                 attempts=len(loop.failures),
                 prompt_name=call.prompt.name if call.prompt else None,
                 prompt_version=call.prompt.version if call.prompt else None,
+                failures=failures_json(loop.failures),
             )
         )
         return error
@@ -332,7 +378,7 @@ class Client:
         if (cached := self._from_cache(call)) is not None:
             return cached
         loop = self.router.attempts(call.model)
-        found = loop.run(lambda target: self._attempt(call, target))
+        found = loop.run(lambda target: self._attempt(call, target, loop))
         if found is None:
             raise self._failed(call, loop)
         return self._finish(call, found[0], found[1], loop)
@@ -369,7 +415,7 @@ class Client:
         if (cached := self._from_cache(call)) is not None:
             return cached
         loop = self.router.attempts(call.model)
-        found = await loop.arun(lambda target: self._aattempt(call, target))
+        found = await loop.arun(lambda target: self._aattempt(call, target, loop))
         if found is None:
             raise self._failed(call, loop)
         return self._finish(call, found[0], found[1], loop)
@@ -387,6 +433,7 @@ class Client:
 
         A list passed as ``messages`` is extended in place with the whole exchange.
         """
+        self._check_open()
         by_name = {fn.__name__: fn for fn in functions}
         history = messages if isinstance(messages, list) else as_messages(messages)  # type: ignore[arg-type]
         for _ in range(max_rounds):
@@ -406,6 +453,7 @@ class Client:
 
     def embed(self, texts: str | list[str], model: str | None = None) -> EmbedResponse:
         """Vectors for ``texts``, one per text, in order."""
+        self._check_open()
         batch = [texts] if isinstance(texts, str) else list(texts)
         call = _Call(model=model or self.default_embedding_model(), messages=[], params={})
         loop = self.router.attempts(call.model)
@@ -415,6 +463,7 @@ class Client:
         return self._embedded(call, *found)
 
     async def aembed(self, texts: str | list[str], model: str | None = None) -> EmbedResponse:
+        self._check_open()
         batch = [texts] if isinstance(texts, str) else list(texts)
         call = _Call(model=model or self.default_embedding_model(), messages=[], params={})
         loop = self.router.attempts(call.model)
@@ -429,7 +478,7 @@ class Client:
     def _embedded(self, call: _Call, target: str, result: EmbedResponse) -> EmbedResponse:
         result.provider, _, _ = target.partition("/")
         result.latency_ms = (time.perf_counter() - call.started) * 1000
-        result.cost_usd = cost_usd(target, result.usage)
+        result.cost_usd = self.cost(target, result.usage)
         self._record(
             CallRecord(
                 model=target,

@@ -31,6 +31,10 @@ from hackkit.errors import ConfigError
 from hackkit.llm.types import Message
 
 BUILTIN_PACKAGE = "hackkit.prompts"
+# A prompt published by a workshop gateway also has a lifecycle: see docs/gateway.md.
+STATUSES = ("draft", "published", "deprecated", "retired")
+FRONT_MATTER = {"name", "version", "model", "params", "system", "examples", "description"}
+FRONT_MATTER |= {"status", "replaced_by", "approval_required"}
 
 
 @dataclass
@@ -43,6 +47,20 @@ class Prompt:
     params: dict[str, Any] = field(default_factory=dict)
     examples: list[dict[str, str]] = field(default_factory=list)
     source: str = ""
+    description: str = ""
+    status: str = "published"  # draft, published, deprecated, retired (for prompts a gateway publishes)
+    replaced_by: str | None = None
+    approval_required: bool = True
+
+    def variables(self) -> set[str]:
+        """The names the body and system message use: what a caller must fill in."""
+        import jinja2.meta
+
+        env = _jinja()
+        found: set[str] = set()
+        for text in (self.body, self.system or ""):
+            found |= jinja2.meta.find_undeclared_variables(env.parse(text))
+        return found
 
     def render(self, **variables: Any) -> RenderedPrompt:
         env = _jinja()
@@ -84,12 +102,14 @@ def parse_prompt(text: str, source: str = "") -> Prompt:
     missing = {"name", "version"} - set(meta)
     if missing:
         raise ConfigError(f"Prompt {source} lacks {', '.join(sorted(missing))}.", hint="add them to the front matter")
-    unknown = set(meta) - {"name", "version", "model", "params", "system", "examples", "description"}
+    unknown = set(meta) - FRONT_MATTER
     if unknown:
         raise ConfigError(
             f"Prompt {source} has unknown keys {sorted(unknown)}.",
-            hint="allowed: name, version, description, model, params, system, examples",
+            hint=f"allowed: {', '.join(sorted(FRONT_MATTER))}",
         )
+    if meta.get("status", "published") not in STATUSES:
+        raise ConfigError(f"Prompt {source} has status {meta['status']!r}.", hint=f"use one of {', '.join(STATUSES)}")
     return Prompt(
         name=str(meta["name"]),
         version=str(meta["version"]),
@@ -99,6 +119,10 @@ def parse_prompt(text: str, source: str = "") -> Prompt:
         params=meta.get("params") or {},
         examples=meta.get("examples") or [],
         source=source,
+        description=str(meta.get("description") or ""),
+        status=str(meta.get("status") or "published"),
+        replaced_by=meta.get("replaced_by"),
+        approval_required=bool(meta.get("approval_required", True)),
     )
 
 

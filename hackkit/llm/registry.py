@@ -13,7 +13,7 @@ import importlib
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hackkit.errors import InvalidRequestError, UnknownModelError
 
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from hackkit.llm.types import ChatChunk, ChatRequest, ChatResponse, EmbedResponse
 
 ENTRY_POINT_GROUP = "hackkit.providers"
-DEFAULT_CONTEXT_WINDOW = 32_768
 
 _OPENAI = "hackkit.llm.providers.openai:OpenAICompatibleProvider"
 BUILTIN: dict[str, str] = {
@@ -33,7 +32,7 @@ BUILTIN: dict[str, str] = {
     "deepseek": _OPENAI,
     "vllm": _OPENAI,
     "lmstudio": _OPENAI,
-    "gateway": _OPENAI,
+    "gateway": "hackkit.llm.providers.gateway:GatewayProvider",
     "compatible": _OPENAI,
     "mistral": "hackkit.llm.providers.mistral:MistralProvider",
     "anthropic": "hackkit.llm.providers.anthropic:AnthropicProvider",
@@ -47,7 +46,13 @@ _registered: dict[str, ProviderFactory] = {}
 
 
 class Provider:
-    """Base class: override ``chat`` and ``stream``; async and embeddings have defaults."""
+    """Base class: override ``chat`` and ``stream``; async and embeddings have defaults.
+
+    ``structured_output`` says whether the provider takes a JSON-schema ``response_format`` itself;
+    when it does not, the client asks for the schema in a system message instead.
+    """
+
+    structured_output = False
 
     def __init__(self, name: str, settings: Settings, config: ProviderConfig) -> None:
         self.name = name
@@ -84,10 +89,23 @@ class Provider:
         return await asyncio.to_thread(self.embed, texts, model)
 
     def context_window(self, model: str) -> int:
-        return self.config.context_window or DEFAULT_CONTEXT_WINDOW
+        from hackkit.llm.context import known_context_window
+
+        return self.config.context_window or known_context_window(self.name, model, self.config.kind)
 
     def close(self) -> None:
         """Release connections and models."""
+
+    async def aclose(self) -> None:
+        """``close`` from async code."""
+        self.close()
+
+    def prices(self, model: str) -> tuple[float, float] | None:
+        """USD per million (input, output) tokens when the provider knows them (a gateway does); else the table."""
+        return None
+
+    def use_async_transport(self, transport: Any) -> None:
+        """Send async HTTP requests through ``transport``; providers that send none ignore it."""
 
 
 def register_provider(name: str, factory: ProviderFactory) -> None:
@@ -121,8 +139,9 @@ def available_providers() -> set[str]:
 class ProviderPool:
     """One instance per provider name for a set of settings, built on first use."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, async_transport: Any = None) -> None:
         self.settings = settings
+        self.async_transport = async_transport  # None: each provider's default (httpx)
         self._instances: dict[str, Provider] = {}
         self._lock = threading.Lock()
 
@@ -136,17 +155,31 @@ class ProviderPool:
 
                 config = self.settings.llm.providers.get(name) or ProviderConfig()
                 factory = provider_factory(config.kind or name)
-                self._instances[name] = factory(name, self.settings, config)
+                provider = factory(name, self.settings, config)
+                if self.async_transport is not None:
+                    provider.use_async_transport(self.async_transport)
+                self._instances[name] = provider
             return self._instances[name]
 
     def close(self) -> None:
-        for provider in self._instances.values():
+        with self._lock:
+            providers, self._instances = list(self._instances.values()), {}
+        for provider in providers:
             provider.close()
-        self._instances.clear()
+
+    async def aclose(self) -> None:
+        with self._lock:
+            providers, self._instances = list(self._instances.values()), {}
+        for provider in providers:
+            await provider.aclose()
 
 
 def split_model_id(model_id: str) -> tuple[str, str]:
-    """``"openrouter/meta-llama/x"`` -> ``("openrouter", "meta-llama/x")``; split at the first /."""
+    """``"openrouter/meta-llama/x"`` -> ``("openrouter", "meta-llama/x")``; split at the first /.
+
+    Both halves must be there and printable: ``mistral/`` or ``/x`` is refused here, where a model
+    id enters, rather than sent upstream as an empty name. ``local//abs/path`` keeps its slash.
+    """
     provider, sep, name = model_id.partition("/")
     if not sep or not provider:
         raise UnknownModelError(
@@ -154,4 +187,15 @@ def split_model_id(model_id: str) -> tuple[str, str]:
             hint="write it as provider/model, e.g. mistral/mistral-small-latest or local/smollm2, "
             "or define it under [llm.aliases] in hackkit.toml",
         )
+    if not name.strip("/ ") or not _printable(model_id):
+        raise UnknownModelError(
+            f"Model id {model_id!r} has no model name after {provider + '/'!r}."
+            if not name.strip("/ ")
+            else f"Model id {model_id!r} holds spaces or control characters.",
+            hint=f"write {provider}/MODEL, e.g. mistral/mistral-small-latest",
+        )
     return provider, name
+
+
+def _printable(text: str) -> bool:
+    return text.isprintable() and text == text.strip() and " " not in text.partition("/")[0]

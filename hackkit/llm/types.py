@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from hackkit.errors import Attempt
+
 Message = dict[str, Any]
 
 
@@ -87,8 +89,15 @@ class ChatChunk:
 
 @dataclass
 class ChatResponse:
+    """An answer, and which model gave it.
+
+    ``model_id`` is the hackkit id that answered (``local/smollm2``), ``requested`` what the caller
+    asked for (an id, alias or deployment); ``fallback`` is true when a fallback answered, and
+    ``failures`` holds every failed attempt before this answer, each with its reason.
+    """
+
     text: str
-    model: str = ""
+    model: str = ""  # the model's name as its provider reported it
     provider: str = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
     finish_reason: str | None = None
@@ -99,9 +108,18 @@ class ChatResponse:
     id: str | None = None
     parsed: Any = None  # the pydantic object when a response_format model was asked for
     raw: dict[str, Any] | None = field(default=None, repr=False)
+    model_id: str = ""
+    requested: str = ""
+    fallback: bool = False
+    failures: list[Attempt] = field(default_factory=list, repr=False)
 
     def __str__(self) -> str:
         return self.text
+
+    @property
+    def fallback_note(self) -> str | None:
+        """``"mistral/x could not answer (MISTRAL_API_KEY is not set), so local/smollm2 answered."``"""
+        return fallback_note(self.failures, self.model_id or f"{self.provider}/{self.model}") if self.fallback else None
 
     @property
     def message(self) -> Message:
@@ -153,3 +171,14 @@ class StreamAssembler:
             finish_reason=self.finish_reason,
             usage=self.usage or Usage(),
         )
+
+
+def fallback_note(failures: list[Attempt], answered_by: str) -> str:
+    """One sentence saying which models could not answer, why, and who answered instead."""
+    reasons: dict[str, str] = {}
+    for attempt in failures:
+        reasons[attempt.model] = attempt.reason  # the last reason per model
+    failed = "; ".join(
+        f"{model} could not answer ({reason})" for model, reason in reasons.items() if model != answered_by
+    )
+    return f"{failed or 'The requested model could not answer'}, so {answered_by} answered."

@@ -70,6 +70,7 @@ class Reply:
     reset_after_chunks: int | None = None  # stream this many chunks, then close
     malformed: bool = False  # stream an event that is not JSON
     usage: tuple[int, int] | None = None
+    chunk_delay: float = 0.0  # seconds between a stream's events
 
     @classmethod
     def ok(cls, text: str, usage: tuple[int, int] | None = None) -> Reply:
@@ -86,6 +87,11 @@ class Reply:
     @classmethod
     def slow(cls, seconds: float, text: str | None = None) -> Reply:
         return cls(text=text, delay=seconds)
+
+    @classmethod
+    def slow_stream(cls, text: str, chunk_delay: float = 0.1) -> Reply:
+        """A stream that takes its time: for clients that hang up halfway (see ``server.abandoned``)."""
+        return cls(text=text, chunk_delay=chunk_delay)
 
     @classmethod
     def connection_reset(cls) -> Reply:
@@ -110,6 +116,7 @@ class Recorded:
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 128  # a burst of clients connecting at once (benchmarks, crowd tests) must not be reset
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hangs up (timeouts, resets the tests cause) is not worth a traceback."""
@@ -126,6 +133,7 @@ class WireServer:
         self.kind = kind
         self.api_key = api_key
         self.requests: list[Recorded] = []
+        self.abandoned = 0  # streams whose client hung up before the end
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
@@ -304,13 +312,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if reply.malformed:
             self._chunk(b"data: {this is not json\n\n")
-        for i, event in enumerate(events):
-            if reply.reset_after_chunks is not None and i >= reply.reset_after_chunks:
-                self.wfile.flush()
-                self._reset()
-                return
-            self._chunk(event)
-        self._chunk(b"")
+        try:
+            for i, event in enumerate(events):
+                if reply.reset_after_chunks is not None and i >= reply.reset_after_chunks:
+                    self.wfile.flush()
+                    self._reset()
+                    return
+                if reply.chunk_delay:
+                    time.sleep(reply.chunk_delay)
+                self._chunk(event)
+            self._chunk(b"")
+        except (BrokenPipeError, ConnectionResetError):
+            with self.server_state._lock:
+                self.server_state.abandoned += 1
+            self.close_connection = True
 
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")

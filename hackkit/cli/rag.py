@@ -53,6 +53,12 @@ def _top_k(ctx: click.Context, param: click.Parameter, value: int | None) -> int
     return None if value is None else check_range(RAGConfig, "top_k", value, "-k/--top-k")
 
 
+def _note(note: str | None) -> None:
+    """On stderr, so a fallback or a missing key never passes unseen (and stdout stays the answer)."""
+    if note:
+        click.secho(f"note: {note}", fg="yellow", err=True)
+
+
 @click.command()
 @click.argument("question")
 @click.option("-k", "--top-k", type=int, callback=_top_k, help="How many sources to retrieve; default [rag] top_k.")
@@ -89,12 +95,19 @@ def ask(
         question, index, k=top_k, mode=mode, model=model, stream=stream, answer=answer_mode, max_tokens=max_tokens
     )
     if stream:
+        told = False
         for piece in result:
+            if not told:  # who answers is known with the first piece: say it before the answer
+                _note(result.note)
+                told = True
             click.echo(piece, nl=False)
         click.echo()
         answer = result.answer
+        if not told:
+            _note(answer.note)
     else:
         answer = result
+        _note(answer.note)
     if as_json:
         click.echo(
             json.dumps(
@@ -103,6 +116,8 @@ def ask(
                     "answer": answer.text,
                     "found": answer.found,
                     "extractive": answer.extractive,
+                    "model": answer.response.model_id if answer.response is not None else None,
+                    "note": answer.note,
                     "sources": [
                         {
                             "n": s.n,

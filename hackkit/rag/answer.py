@@ -64,6 +64,12 @@ class Answer:
     sources: list[Source] = field(default_factory=list)
     response: ChatResponse | None = None  # None when no model was called: nothing found, or quoted
     extractive: bool = False  # quoted from the sources, not written by a model
+    quoted_note: str | None = None  # why the answer was quoted when the model asked for had no key
+
+    @property
+    def note(self) -> str | None:
+        """Why the model asked for did not answer, when it did not: a fallback answered, or quotes did."""
+        return self.response.fallback_note if self.response is not None else self.quoted_note
 
     @property
     def found(self) -> bool:
@@ -87,10 +93,12 @@ class AnswerStream:
         stream: Any = None,
         *,
         extractive: bool = False,
+        quoted_note: str | None = None,
     ) -> None:
         self.question = question
         self.sources = sources
         self.extractive = extractive  # known before the first piece, so a UI can say "quoted"
+        self.quoted_note = quoted_note
         self._pieces = pieces
         self._stream = stream
         self._text: list[str] = []
@@ -105,11 +113,16 @@ class AnswerStream:
             yield piece
 
     @property
+    def note(self) -> str | None:
+        """Why the model asked for did not answer (known once the first piece has arrived)."""
+        return self._stream.fallback_note if self._stream is not None else self.quoted_note
+
+    @property
     def answer(self) -> Answer:
         for _ in self:
             pass
         response = self._stream.response if self._stream is not None else None
-        return Answer(self.question, "".join(self._text), self.sources, response, self.extractive)
+        return Answer(self.question, "".join(self._text), self.sources, response, self.extractive, self.quoted_note)
 
 
 def find_sources(
@@ -191,15 +204,25 @@ def ask(
         return AnswerStream(question, [], None) if stream else Answer(question, NOT_FOUND)
     if answers_extractively(index.client, model, answer or index.settings.rag.answer):
         pieces = extractive.quote(question.strip(), sources, index.embedder)
+        note = _quoted_note(index.client, model)
         if stream:
-            return AnswerStream(question, sources, iter(pieces), extractive=True)
-        return Answer(question, "".join(pieces), sources, extractive=True)
+            return AnswerStream(question, sources, iter(pieces), extractive=True, quoted_note=note)
+        return Answer(question, "".join(pieces), sources, extractive=True, quoted_note=note)
     messages = build_messages(question, sources, index.settings)
     if stream:
         chat_stream = index.client.chat(messages, model, stream=True, **params)
         return AnswerStream(question, sources, iter(chat_stream), chat_stream)
     response = index.client.chat(messages, model, **params)
     return Answer(question, response.text, sources, response)
+
+
+def _quoted_note(client: Client, model: str | None) -> str | None:
+    """When the first model of the chain has no key, say so: the quotes stand in for its answer."""
+    first = client.router.chain(model or client.default_model())[0]
+    variable = client.missing_key(first)
+    if variable is None:
+        return None
+    return f"{first} could not answer ({variable} is not set), so the answer is quoted from your documents."
 
 
 def _int(value: Any) -> int | None:

@@ -61,8 +61,8 @@ class DeploymentConfig(_Section):
 
 
 class RouterConfig(_Section):
-    timeout: float = Field(default=30.0, gt=0)  # seconds for one attempt (a stream: until it starts, then between pieces)
-    deadline: float = Field(default=90.0, gt=0)  # seconds for the whole call, every retry and fallback, until an answer starts
+    timeout: float = Field(default=30.0, gt=0)  # seconds per attempt (a stream: to its start, then between pieces)
+    deadline: float = Field(default=90.0, gt=0)  # seconds for the whole call, retries and fallbacks, to an answer
     max_retries: int = Field(default=2, ge=0)
     backoff: float = Field(default=0.5, ge=0)
     max_backoff: float = Field(default=8.0, ge=0)
@@ -138,7 +138,7 @@ class UIConfig(_Section):
     theme: str = "soft"  # a Gradio theme name: soft, default, base, glass, monochrome, ocean, origin, citrus
     models: list[str] = Field(default_factory=list)  # the model picker; default: the configured models
     panels: list[Panel] = Field(default_factory=lambda: list(PANELS))
-    rate_limit_per_minute: int = Field(default=10, ge=0)  # per visitor address, so a public demo cannot drain the key (0: no limit)
+    rate_limit_per_minute: int = Field(default=10, ge=0)  # per visitor address, so a demo cannot drain the key; 0: off
     max_tokens: int = Field(default=512, ge=1)  # cap on every answer's length
     uploads_dir: str = "data/uploads"  # where shared uploads go (uploads = "shared")
     prompt: str | None = None  # a prompt template whose system message and examples lead plain chats

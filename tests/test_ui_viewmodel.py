@@ -232,3 +232,34 @@ def test_the_ui_prompt_leads_plain_chats(isolated):
         ("assistant", "Echo: who are you?"),
         ("user", "and again?"),
     ]
+
+
+def test_a_hosted_models_answer_never_waits_for_the_offline_models_first_load(isolated, monkeypatch):
+    """A visitor who picks a hosted model is answered while SmolLM2 is still being de-quantised."""
+    from hackkit.llm.providers.local import LocalProvider
+
+    toml = '[llm]\nmodel = "local/smollm2"\n[ui]\nmodels = ["local/smollm2", "fake/echo"]\n'
+    (isolated / "hackkit.toml").write_text(toml)
+    app = DemoApp(load_settings(isolated))
+    loading, release = threading.Event(), threading.Event()
+
+    def slow_first_load(self, name):  # the first load's seconds, held until the test lets it go
+        loading.set()
+        release.wait(60)
+        raise OSError("not loaded in this test")
+
+    monkeypatch.setattr(LocalProvider, "model", slow_first_load)
+    warm = threading.Thread(target=app.warm_up)
+    warm.start()
+    try:
+        assert loading.wait(30)
+        session = app.session()
+        session.model = "fake/echo"
+        answered: list[str] = []
+        asking = threading.Thread(target=lambda: answered.extend(r.text for r in session.send("hello")))
+        asking.start()
+        asking.join(30)
+        assert not asking.is_alive() and answered[-1] == "Echo: hello"  # before the local model is loaded
+    finally:
+        release.set()
+        warm.join(60)

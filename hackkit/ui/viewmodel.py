@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -273,23 +273,35 @@ class DemoApp:
             return ask(question, self.index(), where={"source": {"$nin": hidden}} if hidden else None, **params)
 
     def warm_up(self) -> None:
-        """Load the index and its embedding model now, so the first visitor does not wait for them."""
+        """Load the index and its embedding model, then the offline model, so the first visitor does not wait.
+
+        Only the index part holds answers back (:meth:`wait_until_warm`): a question for a hosted
+        model never waits for SmolLM2's first load (de-quantising it takes seconds), and one for
+        the local model waits on the provider's own load lock.
+        """
         with self._warming:
-            self._warm_up()
+            self._warm(self._warm_index)
+        self._warm(self._warm_model)
 
     def wait_until_warm(self) -> None:
-        """Let a warm-up in progress finish before answering (it holds what the answer needs)."""
+        """Let the index's warm-up in progress finish before answering (it holds what the answer needs)."""
         with self._warming:
             pass
 
-    def _warm_up(self) -> None:
+    def _warm_index(self) -> None:
+        if self.has_documents():
+            index = self.index()
+            index.embedder.embed(["warm up"])
+            index.bm25()
+
+    def _warm_model(self) -> None:
+        if local := self.offline_model():
+            self.client.providers.get("local").model(local.partition("/")[2])  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _warm(step: Callable[[], None]) -> None:
         try:
-            if local := self.offline_model():  # the first load of SmolLM2 de-quantises it: seconds
-                self.client.providers.get("local").model(local.partition("/")[2])  # type: ignore[attr-defined]
-            if self.has_documents():
-                index = self.index()
-                index.embedder.embed(["warm up"])
-                index.bm25()
+            step()
         except Exception as exc:  # a warm-up failure shows up, politely, on the first question instead
             log.warning("warm-up failed: %s", exc)
 

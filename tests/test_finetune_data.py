@@ -162,6 +162,8 @@ def test_logged_calls_become_valid_examples_without_failures_fallbacks_or_duplic
     assert result.returncode == 0, result.stderr
     assert "3 examples from 6 read; dropped 1 duplicate, 1 error call, 1 fallback answer" in result.stdout
     assert validate_file(out).ok and len(validate_file(out).examples) == 3
+    again = _hackkit("finetune", "data", "--from-ledger", "-o", str(out), cwd=isolated)
+    assert again.returncode == 2 and "exists; nothing was written" in again.stderr and "--force" in again.stderr
 
 
 def test_since_keeps_recent_calls_and_a_ledger_without_text_gives_nothing(isolated: Path) -> None:
@@ -250,3 +252,34 @@ def _hackkit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
     return subprocess.run(
         [sys.executable, "-m", "hackkit", *args], capture_output=True, text=True, timeout=120, cwd=cwd
     )
+
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = [
+    ROOT / "recipes" / "lora-mistral-7b" / "recipe.yaml",
+    ROOT / "template" / "{{cookiecutter.project_slug}}" / "finetune" / "recipe.yaml",
+]
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=["lora-mistral-7b", "template"])
+def test_the_shipped_recipes_read_and_every_key_is_known(path: Path) -> None:
+    from hackkit.finetune.recipe import check_extra_keys
+
+    recipe = load_recipe(path)
+    check_extra_keys(recipe)  # a key neither hackkit's, TRL's nor PEFT's would be refused here
+    assert recipe.extra == {}
+
+
+def test_the_template_sample_data_is_a_dozen_valid_conversations() -> None:
+    report = validate_file(SHIPPED[1].parent / "train.jsonl")
+    assert report.problems == [] and len(report.examples) >= 12
+
+
+def test_an_unknown_recipe_key_is_refused_with_the_nearest_name(tmp_path: Path) -> None:
+    from hackkit.finetune.recipe import check_extra_keys
+
+    (tmp_path / "recipe.yaml").write_text("learnin_rate: 0.0001\nuse_rslora: true\n")
+    recipe = load_recipe(tmp_path / "recipe.yaml")
+    assert recipe.extra == {"learnin_rate": 0.0001, "use_rslora": True}  # use_rslora: a LoraConfig field
+    with pytest.raises(RecipeError, match="did you mean 'learning_rate'"):
+        check_extra_keys(recipe)

@@ -39,6 +39,7 @@ def finetune() -> None:
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The JSONL to write."
 )
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists (by default an existing file is kept).")
 def data(
     ledger: bool,
     csv_file: Path | None,
@@ -47,13 +48,19 @@ def data(
     since: str | None,
     ledger_path: Path | None,
     output: Path,
+    force: bool,
 ) -> None:
     """Write chat examples (the `messages` format) from logged calls, a CSV file or a JSONL file."""
     from hackkit import finetune as ft
+    from hackkit.errors import ConfigError
 
     sources = [s for s in (ledger or ledger_path, csv_file, jsonl_file) if s]
     if len(sources) != 1:
         raise click.UsageError("Give one source: --from-ledger, --from-csv FILE or --from-jsonl FILE.")
+    if output.exists() and not force:
+        raise ConfigError(
+            f"{output} exists; nothing was written.", hint="pick another -o, or pass --force to replace it"
+        )
     if csv_file:
         conversion = ft.from_csv(csv_file)
     elif jsonl_file:

@@ -9,6 +9,7 @@ load, with its model card.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from hackkit.finetune.errors import TrainingInterrupted, TrainingOutOfMemory
 from hackkit.finetune.hardware import Hardware, hardware_for
 from hackkit.finetune.recipe import Recipe, check_extra_keys, load_recipe, split_extra
 from hackkit.finetune.templates import inference_template, training_template
+from hackkit.llm.providers.local import ADAPTER_CONFIG
 
 
 @dataclass
@@ -279,11 +281,22 @@ def _result(
     )
 
 
+def _record_base(config_file: Path, recorded: str) -> None:
+    """Name the base others can load (SmolLM2's hub id, not hackkit's cache folder) in the adapter's config.
+
+    Written after saving: PEFT, saving, looks the base up to check its vocabulary, which offline
+    fails for a hub id with a warning.
+    """
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    config["base_model_name_or_path"] = recorded
+    config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
 def _save(recipe: Recipe, trainer: Any, base: Base, data: RunData, result: TrainResult, template: str) -> None:
     """The adapter (standard PEFT, naming a base others can load), its tokenizer, held-out data, card."""
     output = recipe.output
-    trainer.model.peft_config["default"].base_model_name_or_path = base.recorded
     trainer.save_model(str(output))  # the adapter, and the tokenizer with the inference template
+    _record_base(output / ADAPTER_CONFIG, base.recorded)
     if data.eval and not recipe.eval_dataset_name:
         write_jsonl(output / EVAL_FILE, data.eval)
     record = {

@@ -249,6 +249,20 @@ def test_a_resumed_run_continues_from_its_checkpoint_and_ends_where_an_uninterru
     assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
 
 
+def test_a_hub_id_that_cannot_be_fetched_offline_says_so(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import huggingface_hub.constants
+
+    from hackkit.errors import ConfigError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # read at import, so set here too
+    with pytest.raises(ConfigError) as caught:
+        train(workspace / "recipe.yaml", ["model_name_or_path=nobody/no-such-model", "output_dir=never"])
+    assert "nobody/no-such-model cannot be loaded" in caught.value.message
+    assert "hf download nobody/no-such-model" in caught.value.hint
+    assert not (workspace / "never").exists()
+
+
 def test_invalid_data_trains_nothing(workspace: Path) -> None:
     bad = workspace / "bad.jsonl"
     bad.write_text(json.dumps(examples()[0]) + "\n" + json.dumps({"messages": [QUESTION[0]]}) + "\n")

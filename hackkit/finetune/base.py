@@ -67,7 +67,13 @@ def resolve_base(name: str, relative_to: Path) -> Base:
 def load_tokenizer(base: Base) -> Any:
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(base.folder)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(base.folder)
+    except OSError as exc:  # a hub id that is neither cached nor reachable
+        raise ConfigError(
+            f"The base model {base.source} cannot be loaded: {str(exc).splitlines()[0]}",
+            hint=f"download it while online (hf download {base.source}), or give a model folder or local/smollm2",
+        ) from exc
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer

@@ -249,6 +249,14 @@ def test_a_resumed_run_continues_from_its_checkpoint_and_ends_where_an_uninterru
     assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
 
 
+def test_early_stopping_stops_when_the_eval_loss_stops_falling_and_keeps_the_best(workspace: Path) -> None:
+    overrides = ["learning_rate=0.3", "max_steps=40", "eval_steps=2", "logging_steps=2", "early_stopping_patience=2"]
+    result = train(workspace / "recipe.yaml", [*overrides, "output_dir=early"], resume=False)
+    evals = [loss for step, loss in result.eval_loss if step > 0 and step <= result.steps]
+    assert result.steps < 40, result.eval_loss  # a rate this high makes the eval loss climb again
+    assert result.eval["loss"] == pytest.approx(min(evals))  # the adapter saved is the best one seen
+
+
 def test_a_hub_id_that_cannot_be_fetched_offline_says_so(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import huggingface_hub.constants
 

@@ -1,7 +1,8 @@
 """Save screenshots of the demo app for the docs: `make screenshots` (needs Debian's Chromium).
 
 Renders each demo backend over the test suite's sample documents, asks a question, opens a source,
-and saves docs/images/gradio.png and docs/images/streamlit.png.
+and saves docs/images/gradio.png and docs/images/streamlit.png; then the gateway's pages
+(``screenshots_gateway.py``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser import ARGS, CHROMIUM, demo_project, free_port, serve  # noqa: E402
+from browser import ARGS, CHROMIUM, demo_project, free_port, serve, stop  # noqa: E402
 
 
 def main() -> None:
@@ -42,9 +43,11 @@ def main() -> None:
                     page.screenshot(path=str(out / f"{backend}.png"))
                     print(f"saved {out / backend}.png")
                 finally:
-                    app.terminate()
-                    app.wait(timeout=10)
+                    stop(app)
             browser.close()
+    import screenshots_gateway  # the gateway's catalog and dashboard: docs/images/catalog.png, dashboard.png
+
+    screenshots_gateway.main()
 
 
 QUESTION = "What is the first prize?"
@@ -56,6 +59,7 @@ def _gradio(page: Any) -> None:
     page.locator("#sources details").first.wait_for()
     page.locator("#sources details summary").first.click()
     page.locator("#stats").get_by_text("tokens").wait_for()
+    page.locator("#chatbot").get_by_text("Answered by fake/echo").wait_for()
 
 
 def _streamlit(page: Any) -> None:
@@ -66,6 +70,7 @@ def _streamlit(page: Any) -> None:
     source = page.locator('[data-testid="stExpander"]').first
     source.wait_for()
     source.locator("summary").click()
+    page.get_by_text("Answered by fake/echo").wait_for()
     page.wait_for_timeout(500)
 
 

@@ -336,6 +336,34 @@ def usage(by: str, as_json: bool, url: str | None, db: str | None) -> None:
     _print_table(table)
 
 
+@gateway.command()
+@click.option("--since", default="24h", show_default=True, help="The window: 30m, 24h, 7d.")
+@click.option("--csv", "as_csv", is_flag=True, help="Every figure as one CSV table; its section column says which.")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--url", help=URL_HELP)
+@click.option("--db", help=DB_HELP)
+def report(since: str, as_csv: bool, as_json: bool, url: str | None, db: str | None) -> None:
+    """The dashboard's figures: spend per team, requests, errors and latency over time, models, prompts."""
+    from hackkit.server import report as figures
+    from hackkit.server.serve import ADMIN_KEY_VARIABLE
+
+    settings = _settings()
+    if url:
+        result = figures.remote_report(url, settings.env(ADMIN_KEY_VARIABLE), since)
+    else:
+        result = figures.local_report(settings, since, db)
+    if as_csv or as_json:
+        click.echo(figures.csv_text(result) if as_csv else json.dumps(result.to_dict()), nl=not as_csv)
+        return
+    click.echo(figures.headline(result))
+    for title, table in figures.text_tables(result):
+        click.echo(f"\n{title}")
+        if len(table) == 1:
+            click.echo("  none")
+            continue
+        _print_table(table)
+
+
 def _print_table(table: list[list[Any]]) -> None:
     cells = [[str(cell) for cell in row] for row in table]
     widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from hackkit.errors import ConfigError
-from hackkit.server.store.records import NANO
-from hackkit.server.store.sql import LOG_COLUMNS, SQLBase
+from hackkit.server.store.records import NANO, KeyRecord, key_from_row
+from hackkit.server.store.sql import KEY_COLUMNS, LOG_COLUMNS, SQLBase
 
 
 class ReportsMixin(SQLBase):
@@ -96,4 +96,42 @@ class ReportsMixin(SQLBase):
             "AVG(f.score) AS mean_score FROM requests r LEFT JOIN feedback f ON f.request_id = r.request_id "
             f"{where} GROUP BY r.prompt_name, r.prompt_version ORDER BY r.prompt_name, r.prompt_version",
             (since,) if since else (),
+        )
+
+    # -- what the catalog and the dashboard read ------------------------------------------
+
+    def call_points(self, since: float, until: float) -> list[tuple[float, float | None, bool]]:
+        """(ts, latency_ms, ok) of every logged call in [since, until), oldest first: for percentiles over time."""
+        rows = self.execute(
+            "SELECT ts, latency_ms, status FROM requests WHERE ts >= ? AND ts < ? ORDER BY ts", (since, until)
+        ).fetchall()
+        return [
+            (float(ts), None if latency is None else float(latency), status == "ok") for ts, latency, status in rows
+        ]
+
+    def key_by_hash(self, key_hash: str) -> KeyRecord | None:
+        """The key with this hash, whatever its status (a page says why a key cannot log in)."""
+        row = self.one(f"SELECT {KEY_COLUMNS} FROM keys WHERE hash = ?", (key_hash,))
+        return key_from_row(row) if row else None
+
+    def hash_of_key(self, key_id: str) -> str | None:
+        """The stored hash of a key, for choosing its version of a prompt (it never leaves the server)."""
+        row = self.one("SELECT hash FROM keys WHERE id = ?", (key_id,))
+        return None if row is None else str(row[0])
+
+    def key_usage(self, key_id: str) -> dict[str, Any]:
+        """One key's requests, errors, tokens and cost over its whole log."""
+        row = self.rows(
+            "SELECT COUNT(*) AS requests, COALESCE(SUM(CASE WHEN status = 'ok' THEN 0 ELSE 1 END), 0) AS errors, "
+            "COALESCE(SUM(input_tokens), 0) AS input_tokens, COALESCE(SUM(output_tokens), 0) AS output_tokens, "
+            "CAST(COALESCE(SUM(cost_nano), 0) AS BIGINT) AS cost_nano FROM requests WHERE key_id = ?",
+            (key_id,),
+        )[0]
+        return {**{k: int(v) for k, v in row.items() if k != "cost_nano"}, "cost_usd": int(row["cost_nano"]) / NANO}
+
+    def key_logs(self, key_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        """A key's newest calls, newest first (no payloads)."""
+        columns = ", ".join(c for c in LOG_COLUMNS if c != "payload")
+        return self.rows(
+            f"SELECT id, {columns} FROM requests WHERE key_id = ? ORDER BY id DESC LIMIT ?", (key_id, limit)
         )

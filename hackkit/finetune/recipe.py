@@ -47,7 +47,7 @@ class Recipe(BaseModel):
     chat_template_path: str | None = None  # a template with {% generation %} markers, for other families
     # LoRA: PEFT's LoraConfig
     r: int = Field(16, ge=1)
-    lora_alpha: float = Field(32, gt=0)
+    lora_alpha: int = Field(32, gt=0)  # PEFT takes an int (the scale is lora_alpha / r)
     lora_dropout: float = Field(0.05, ge=0, lt=1)
     target_modules: str | list[str] = "all-linear"
     load_in_4bit: bool | Auto = "auto"  # QLoRA through bitsandbytes where CUDA is

@@ -110,6 +110,7 @@ def test_two_gateways_on_one_postgresql_share_keys_budgets_and_limits(folder, tm
             assert sorted(statuses) == [200] * 6 + [429] * 6
             rows = one.store.logs(limit=1000)
             assert {r["team"] for r in rows} == {"Team A"} and len(rows) == 60 + 12
+            assert one.store.one("SHOW synchronous_commit")[0] == "off"  # as SQLite's WAL with synchronous=NORMAL
 
 
 def test_kill_9_of_a_worker_loses_no_answered_request_and_a_restart_keeps_keys(folder):

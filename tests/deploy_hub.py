@@ -182,7 +182,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.hub.free_account and payload.get("sdk") in PAID_SDKS and hardware != "zero-a10g":
             return self._json(402, {"error": "Subscribe to PRO or add credits to run a Gradio or Docker Space."})
         if repo_id in self.hub.spaces:
-            return self._json(409, {"error": "You already created this space repo", "url": ""})
+            url = f"{self.hub.url}/spaces/{repo_id}"
+            return self._json(409, {"error": "You already created this space repo", "url": url})
         space = Space(repo_id, payload["sdk"], hardware, payload.get("visibility") == "private")
         space.secrets = {s["key"]: s["value"] for s in payload.get("secrets", [])}
         space.variables = {v["key"]: v["value"] for v in payload.get("variables", [])}

@@ -57,6 +57,7 @@ def deploy() -> None:
 )
 @click.option("--description", help="The Space's one line, at most 60 characters [default: from [ui] description].")
 @click.option("--timeout", type=float, default=1800, show_default=True, help="Seconds to wait for the build.")
+@click.option("--poll-interval", type=float, default=5.0, hidden=True)
 @common
 def spaces(
     space: str | None,
@@ -65,6 +66,7 @@ def spaces(
     static: Path | None,
     description: str | None,
     timeout: float,
+    poll_interval: float,
     out: Path | None,
     bake: bool,
     dry_run: bool,
@@ -82,6 +84,7 @@ def spaces(
         static=static,
         description=description,
         timeout=timeout,
+        poll_interval=poll_interval,
     )
     _run("spaces", options)
 

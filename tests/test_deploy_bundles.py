@@ -291,3 +291,19 @@ def test_git_ignored_files_are_neither_scanned_nor_bundled(tmp_path: Path) -> No
     bundle = build("spaces", DeployOptions(out=tmp_path / "b"), Project.find(folder))
     assert not any("private" in name for name in bundle.files)
     assert "data/judging.md" in bundle.files
+
+
+@pytest.mark.parametrize("ui", UIS)
+def test_the_dockerfile_install_step_keeps_hackkit_in_a_new_projects_requirements(tmp_path: Path, ui: str) -> None:
+    """A new project's requirements.txt names hackkit by where it was installed from (`@ file:///...`), which
+    no image can reach: the Dockerfile's install step must turn it into a name that wheels/ satisfies,
+    not drop it (the template's Dockerfile did, so its image had no hackkit at all)."""
+    folder = make_project(tmp_path, ui)
+    steps = dockerfile_instructions((folder / "Dockerfile").read_text())
+    install = next(args for kind, args in steps if kind == "RUN" and "requirements.txt" in args)
+    (rewrite,) = [part for part in install.split(" && ") if "> /tmp/requirements.txt" in part]  # what pip gets
+    rewrite = rewrite.replace("/tmp/", f"{tmp_path}/")
+    subprocess.run(["sh", "-c", rewrite], cwd=folder, check=True)
+    installed = (tmp_path / "requirements.txt").read_text()
+    assert f"hackkit-llm[rag,{ui}]" in installed.splitlines()
+    assert " @ file:" not in installed and "--find-links wheels" in install

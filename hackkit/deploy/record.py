@@ -1,6 +1,6 @@
 """``.hackkit/deploy.json``: where the app was last deployed, for the pitch's demo link.
 
-    {"target": "spaces", "url": "https://team-app.hf.space", "page": "...", "at": "2026-...",
+    {"target": "spaces", "url": "https://team-app.hf.space", "page": "...", "deployed_at": "2026-...",
      "targets": {"spaces": {...the same fields...}}}
 
 The top-level fields are the latest deploy; ``targets`` keeps the latest of each target.
@@ -25,7 +25,7 @@ def record(data_dir: Path, target: str, url: str, **extra: str) -> dict[str, Any
         "target": target,
         "url": url,
         **extra,
-        "at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "deployed_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "hackkit_version": __version__,
     }
     previous = read(data_dir)

@@ -192,3 +192,20 @@ def test_stores_opened_by_many_processes_at_once_migrate_once(tmp_path):
     assert [p.wait(timeout=60) for p in processes] == [0] * 4, [p.stderr.read() for p in processes]
     store = open_store(path)
     assert len(store.execute("SELECT name FROM _migrations").fetchall()) == len(migrations(SQLITE))
+
+
+def test_the_event_loops_no_wait_path_gives_up_on_a_locked_store_and_changes_nothing(tmp_path):
+    import sqlite3
+
+    from hackkit.server.store import AdmissionRequest, hash_key
+
+    store = open_store(str(tmp_path / "gw.sqlite"))
+    key, secret = store.create_key("Waiters", budget_usd=1.0)
+    request = AdmissionRequest("r1", hash_key(secret), "echo", 100, None, (1000.0, 1000.0), 60)
+    blocker = sqlite3.connect(tmp_path / "gw.sqlite", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another worker's write in progress
+    assert store.run_without_waiting(store.admit, request) == (False, None)
+    blocker.execute("ROLLBACK")
+    assert store.find_key(key.id).reserved_nano == 0  # nothing was reserved by the attempt that gave up
+    done, admission = store.run_without_waiting(store.admit, request)
+    assert done and admission.reserved_nano > 0

@@ -45,15 +45,16 @@ def cli() -> None:
     Demo:    hackkit ui [--backend streamlit]   (Gradio on 127.0.0.1:7860, Streamlit on :8501)
     Room:    hackkit gateway serve              (one OpenAI-compatible server, a key per team)
     Ship:    hackkit deploy spaces [--dry-run]  (or docker, render, modal; secrets checked first)
+    Pitch:   hackkit pitch [--draft]            (a deck from pitch/pitch.yaml; pitch demo records a backup)
 
-    Not built yet: finetune, pitch (docs/roadmap.md).
+    Not built yet: finetune (docs/roadmap.md).
     """
 
 
 def _register() -> None:
-    from hackkit.cli import chat, deploy, doctor, gateway, ledger, new, prompts, rag, ui
+    from hackkit.cli import chat, deploy, doctor, gateway, ledger, new, pitch, prompts, rag, ui
 
-    for module in (new, chat, doctor, ledger, prompts, rag, ui, gateway, deploy):
+    for module in (new, chat, doctor, ledger, prompts, rag, ui, gateway, pitch, deploy):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -166,6 +166,8 @@ class Router:
         self._latency: dict[str, float] = {}
         self._failed_at: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._own: dict[str, frozenset[str]] = {}  # a name's own models (settings do not change under a router)
+        self._members: dict[str, tuple[str, ...]] = {}
 
     def resolve(self, name: str, _depth: int = 0, *, order: bool = True) -> list[str]:
         """Concrete ids for a name, in the order to try them, before fallbacks.
@@ -200,12 +202,28 @@ class Router:
 
     def fallbacks(self, name: str) -> list[str]:
         """What answers when ``name``'s own models cannot: the chain after them."""
-        own = set(self.resolve(name, order=False))
+        own = self.own(name)
         return [model for model in self.chain(name) if model not in own]
+
+    def own(self, name: str) -> frozenset[str]:
+        """The concrete models ``name`` stands for, fallbacks aside."""
+        found = self._own.get(name)
+        if found is None:
+            found = self._own[name] = frozenset(self.resolve(name, order=False))
+        return found
+
+    def members(self, name: str) -> tuple[str, ...]:
+        """Every model that may answer a call for ``name``, fallbacks included, in no particular order."""
+        found = self._members.get(name)
+        if found is None:
+            found = self._members[name] = tuple(
+                dict.fromkeys([*self.resolve(name, order=False), *self.fallbacks(name)])
+            )
+        return found
 
     def is_fallback(self, name: str, model_id: str) -> bool:
         """Whether ``model_id`` answering a call for ``name`` is a fallback, not one of its own models."""
-        return model_id not in self.resolve(name, order=False)
+        return model_id not in self.own(name)
 
     def attempts(self, name: str) -> AttemptLoop:
         return AttemptLoop(self, self.chain(name), time.monotonic() + self.settings.llm.router.deadline)

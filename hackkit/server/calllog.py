@@ -75,8 +75,10 @@ class CallLog:
     async def _settle(self, row: dict[str, Any], response: ChatResponse | None) -> None:
         usage = response.usage if response else Usage()
         cost = self._cost(response) if response else 0
-        settlement = Settlement(self.request_id, self.key.id, cost, usage.input_tokens + usage.output_tokens, row)
-        await self.gateway.db(self.gateway.store.settle, settlement)
+        windowed = self.key.rpm is not None or self.key.tpm is not None
+        tokens = usage.input_tokens + usage.output_tokens
+        settlement = Settlement(self.request_id, self.key.id, cost, tokens, row, windowed)
+        await self.gateway.hot(self.gateway.store.settle, settlement)
 
     async def settle(self, response: ChatResponse, payload: Any = None) -> None:
         extra = {}

@@ -78,8 +78,7 @@ class Catalog:
             return model.price
         if answered is not None:
             return price_of(answered)
-        members = self.router.chain(model.alias)
-        prices = [price_of(member) for member in members]
+        prices = [price_of(member) for member in self.router.members(model.alias)]
         if any(p is None for p in prices) or not prices:
             return None
         return max(p[0] for p in prices if p), max(p[1] for p in prices if p)

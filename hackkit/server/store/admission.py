@@ -32,6 +32,8 @@ from hackkit.server.store.records import (
 )
 from hackkit.server.store.sql import KEY_COLUMNS, LOG_COLUMNS, SQLBase
 
+LAPSED_SWEEP_EVERY = 500  # admissions between two sweeps of lapsed reservations
+
 
 class AdmissionMixin(SQLBase):
     def admit(self, request: AdmissionRequest) -> Admission:
@@ -50,16 +52,18 @@ class AdmissionMixin(SQLBase):
         """The checks and the reservation, inside admit's transaction."""
         check_key(key, request)
         reserve_nano, reserve_tokens = request.worst_case(key)
-        limits = self._check_windows(key, request, reserve_tokens)
-        if request.admin is None:
+        limits = Limits()
+        if key.rpm is not None or key.tpm is not None:  # a key without limits keeps no window: nothing to count
+            limits = self._check_windows(key, request, reserve_tokens)
+            self.execute(
+                "INSERT INTO rate_events VALUES (?, ?, ?, ?)", (request.request_id, key.id, request.now, reserve_tokens)
+            )
+        if request.admin is None and key.budget_nano is not None:
             self._check_budget(key, request, reserve_nano)
             self.execute(
                 "INSERT INTO reservations VALUES (?, ?, ?, ?)",
                 (request.request_id, key.id, reserve_nano, request.now + request.ttl),
             )
-        self.execute(
-            "INSERT INTO rate_events VALUES (?, ?, ?, ?)", (request.request_id, key.id, request.now, reserve_tokens)
-        )
         return Admission(key, limits, request.answer_cap(key), reserve_nano)
 
     def authenticate(self, key_hash: str, now: float | None = None) -> KeyRecord:
@@ -121,7 +125,7 @@ class AdmissionMixin(SQLBase):
                 param="model",
                 hint="the organisers can set input_price and output_price for it under [gateway.models]",
             )
-        self.execute("DELETE FROM reservations WHERE key_id = ? AND expires_at <= ?", (key.id, request.now))
+        self._forget_lapsed(request.now)
         reserved = self._reserved(key.id, request.now)
         left = key.budget_nano - key.spent_nano - reserved
         if reserve_nano > left:
@@ -135,17 +139,26 @@ class AdmissionMixin(SQLBase):
                 hint="ask the organisers for more budget, or set a lower max_tokens",
             )
 
+    def _forget_lapsed(self, now: float) -> None:
+        """Now and then, drop reservations that lapsed (their worker died); they count for nothing already."""
+        count = getattr(self._local, "admissions", 0) + 1
+        self._local.admissions = count
+        if count % LAPSED_SWEEP_EVERY == 1:
+            self.execute("DELETE FROM reservations WHERE expires_at <= ?", (now,))
+
     def settle(self, settlement: Settlement) -> int:
         """Release the reservation, charge the cost (capped at what was reserved) and log; the charge."""
         with self.transaction():
-            row = self.one("SELECT amount_nano FROM reservations WHERE request_id = ?", (settlement.request_id,))
+            row = self.one(
+                "DELETE FROM reservations WHERE request_id = ? RETURNING amount_nano", (settlement.request_id,)
+            )
             charge = settlement.cost_nano if row is None else min(settlement.cost_nano, int(row[0]))
-            self.execute("DELETE FROM reservations WHERE request_id = ?", (settlement.request_id,))
             if charge:
                 self.execute("UPDATE keys SET spent_nano = spent_nano + ? WHERE id = ?", (charge, settlement.key_id))
-            self.execute(
-                "UPDATE rate_events SET tokens = ? WHERE request_id = ?", (settlement.tokens, settlement.request_id)
-            )
+            if settlement.windowed:
+                self.execute(
+                    "UPDATE rate_events SET tokens = ? WHERE request_id = ?", (settlement.tokens, settlement.request_id)
+                )
             self._insert_log({**settlement.log, "cost_nano": charge})
         return charge
 

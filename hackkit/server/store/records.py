@@ -156,6 +156,7 @@ class Settlement:
     cost_nano: int
     tokens: int
     log: dict[str, Any]  # the request log row
+    windowed: bool = True  # the key has rpm or tpm, so its window's entry gets the real token count
 
 
 def key_from_row(row: Sequence[Any], reserved: int = 0) -> KeyRecord:

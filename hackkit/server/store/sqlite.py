@@ -8,8 +8,9 @@ millisecond. Committed rows survive the worker being killed (WAL, ``synchronous=
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from hackkit.server.store.base import Dialect, SQLStore
 
@@ -22,7 +23,8 @@ SQLITE = Dialect(
     serial="INTEGER PRIMARY KEY AUTOINCREMENT",
     big="INTEGER",
 )
-BUSY_TIMEOUT_S = 30.0  # a worker waits this long for another's write before failing
+BUSY_TIMEOUT_S = 30.0  # a worker's store threads wait this long for another's write before failing
+T = TypeVar("T")
 
 
 class SQLiteStore(SQLStore):
@@ -36,8 +38,9 @@ class SQLiteStore(SQLStore):
 
     def connect(self) -> Any:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
-        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        wait = 0.0 if getattr(self._local, "no_wait", False) else BUSY_TIMEOUT_S
+        db = sqlite3.connect(self.path, timeout=wait, isolation_level=None, check_same_thread=False)
+        db.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         self._connections.append(db)
@@ -48,6 +51,21 @@ class SQLiteStore(SQLStore):
             db.close()
         self._connections.clear()
         self._local.__dict__.clear()
+
+    def run_without_waiting(self, fn: Callable[..., T], *args: Any) -> tuple[bool, T | None]:
+        """``(True, fn(*args))`` on a no-wait connection; ``(False, None)`` when another process holds the lock.
+
+        The gateway's event loop calls the hot path this way: a transaction here takes a fraction of
+        a millisecond, cheaper than a hand-off to a thread, and it never waits for another worker's
+        write (it gives up at once, and the caller retries in the store's threads, which may wait).
+        """
+        self._local.no_wait = True
+        try:
+            return True, fn(*args)
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                return False, None  # rolled back: nothing happened, run it again where waiting is allowed
+            raise
 
     def day_expression(self) -> str:
         return "date(ts, 'unixepoch')"

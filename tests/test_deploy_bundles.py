@@ -307,3 +307,30 @@ def test_the_dockerfile_install_step_keeps_hackkit_in_a_new_projects_requirement
     installed = (tmp_path / "requirements.txt").read_text()
     assert f"hackkit-llm[rag,{ui}]" in installed.splitlines()
     assert " @ file:" not in installed and "--find-links wheels" in install
+
+
+def test_a_project_inside_an_ignored_folder_of_another_repository_is_bundled_whole(tmp_path: Path) -> None:
+    """`make demo` puts its project in hackkit's own build/, which hackkit's .gitignore ignores: the outer
+    repository's rules must not empty the bundle."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text("build/\n")
+    (tmp_path / "build").mkdir()
+    folder = make_project(tmp_path / "build", "gradio", git=True)  # inside a repository: not committed
+    bundle = build("docker", DeployOptions(out=tmp_path / "out"), Project.find(folder))
+    assert {"data/judging.md", "prompts/assistant.md", "app.py"} <= set(bundle.files)
+
+
+def test_the_docker_command_prints_the_build_and_run_lines(
+    projects: dict[str, tuple[Path, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from hackkit.cli import cli
+
+    folder, key = projects["streamlit"]
+    monkeypatch.chdir(folder)
+    result = CliRunner().invoke(cli, ["deploy", "docker", "--out", str(tmp_path / "image")])
+    assert result.exit_code == 0, result.output
+    assert f"docker build -t team-streamlit {tmp_path / 'image'}" in result.output
+    assert f"docker run --rm -p 8501:8501 -e {KEY} team-streamlit" in result.output
+    assert key not in result.output

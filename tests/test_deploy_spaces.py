@@ -249,3 +249,12 @@ def test_a_static_space_publishes_the_pitch_folder_and_records_its_url(
     record = json.loads((folder / ".hackkit" / "deploy.json").read_text())
     assert record["target"] == "spaces" and record["url"] == space.host and record["space"] == "team/study-buddy-pitch"
     assert key not in result.output
+
+
+def test_a_bare_space_name_goes_in_your_namespace_and_a_full_one_where_it_says(
+    hub: TestHub, team: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub.runner = stage_runner("RUNTIME_ERROR", "enough")
+    deploy(team[0], "--space", "demo-day", monkeypatch=monkeypatch)
+    deploy(team[0], "--space", "our-org/judges-demo", monkeypatch=monkeypatch)
+    assert set(hub.spaces) == {"team/demo-day", "our-org/judges-demo"}

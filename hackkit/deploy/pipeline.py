@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from hackkit.deploy import hub, probe, spaces
 from hackkit.deploy.bundle import Bundle, BundleWriter, Call, default_out, scan_bundle, scan_project
@@ -54,9 +53,9 @@ def deploy(target: str, options: DeployOptions, project: Project | None = None, 
     if target != "spaces":
         return Outcome(bundle)
     if options.dry_run:
-        repo_id = options.space or f"{YOUR_USER}/{bundle.options['project'].slug}"
+        repo_id = spaces.space_id(options, YOUR_USER, _writer_of(bundle))
         calls = spaces.plan(bundle, repo_id)
-        return Outcome(bundle, ([] if options.space else [Call("whoami")]) + calls + _afterwards(bundle, repo_id))
+        return Outcome(bundle, [Call("whoami"), *calls, *_afterwards(bundle, repo_id)])
     return _push(bundle, options, report)
 
 
@@ -73,7 +72,7 @@ def _afterwards(bundle: Bundle, repo_id: str) -> list[Call]:
 def _push(bundle: Bundle, options: DeployOptions, report: hub.Report) -> Outcome:
     token = hub.token()
     api = hub.hub_api(token)
-    repo_id = options.space or spaces.space_id(options, hub.whoami(api), _writer_of(bundle))
+    repo_id = spaces.space_id(options, hub.whoami(api), _writer_of(bundle))  # whoami checks the token first
     calls = spaces.plan(bundle, repo_id)
     report(f"Pushing {len(bundle.files)} files to the Space {repo_id}:")
     commit = hub.push(api, calls, report)
@@ -105,7 +104,3 @@ def _question(bundle: Bundle) -> str:
     project: Project = bundle.options["project"]
     examples = project.settings.ui.examples
     return examples[0] if examples else "Hello! What can you do?"
-
-
-def out_folder(project_root: Path, target: str) -> Path:
-    return project_root / "build" / "deploy" / target

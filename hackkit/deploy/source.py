@@ -127,12 +127,17 @@ def _answers(root: Path) -> dict[str, Any]:
 
 
 def _git_files(root: Path) -> list[str] | None:
-    """``git ls-files`` (tracked and untracked, not ignored) under ``root``; None outside a repository."""
+    """``git ls-files`` (tracked and untracked, not ignored) under ``root``; None outside a repository, or
+    when the repository ignores ``root`` itself (its rules are then not the project's)."""
     if shutil.which("git") is None:
         return None
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
     command = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."]
-    result = subprocess.run(command, cwd=root, capture_output=True, env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
+    result = subprocess.run(command, cwd=root, capture_output=True, env=env)
     if result.returncode:
+        return None
+    ignored = subprocess.run(["git", "check-ignore", "-q", "."], cwd=root, capture_output=True, env=env)
+    if ignored.returncode == 0:  # the project sits in a folder its outer repository ignores (make demo's build/)
         return None
     return [name for name in result.stdout.decode("utf-8", errors="surrogateescape").split("\0") if name]
 

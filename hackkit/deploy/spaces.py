@@ -143,8 +143,9 @@ def _readme_body(writer: BundleWriter, bundle: Bundle) -> str:
 
 
 def space_id(options: DeployOptions, user: str, writer: BundleWriter) -> str:
+    """``--space`` as given (a bare NAME goes in your namespace), or your user and the project's name."""
     if options.space:
-        return options.space
+        return options.space if "/" in options.space else f"{user}/{options.space}"
     suffix = "-pitch" if options.static is not None else ""
     return f"{user}/{writer.project.slug}{suffix}"
 

@@ -334,3 +334,18 @@ def test_the_docker_command_prints_the_build_and_run_lines(
     assert f"docker build -t team-streamlit {tmp_path / 'image'}" in result.output
     assert f"docker run --rm -p 8501:8501 -e {KEY} team-streamlit" in result.output
     assert key not in result.output
+
+
+def test_the_carried_wheel_is_rebuilt_when_the_checkout_changes_and_reused_when_not(tmp_path: Path) -> None:
+    """Bundles reuse the wheel built from an unchanged checkout, and never ship a stale one."""
+    from hackkit.deploy import versions
+
+    checkout = tmp_path / "checkout"
+    (checkout / "hackkit").mkdir(parents=True)
+    (checkout / "pyproject.toml").write_text("[project]\nname = 'hackkit-llm'\n")
+    module = checkout / "hackkit" / "__init__.py"
+    module.write_text("VALUE = 1\n")
+    first = versions._cached_wheel(checkout)
+    assert first == versions._cached_wheel(checkout)
+    module.write_text("VALUE = 22\n")
+    assert versions._cached_wheel(checkout) != first

@@ -8,6 +8,8 @@ installed here, the one the app was tested with.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -110,7 +112,42 @@ CHECKOUT_PARTS = ("pyproject.toml", "setup.py", "README.md", "hackkit", "templat
 
 
 def _build_wheel(source: str, folder: Path) -> Path:
+    """The wheel of a checkout (kept in the cache under a fingerprint of its files), or of a pip URL."""
     location = source.removeprefix("file://") if source.startswith("file://") else source
+    cached = _cached_wheel(Path(location)) if Path(location).is_dir() else None
+    if cached is not None and cached.is_file():
+        return Path(shutil.copy2(cached, folder / cached.name))
+    wheel = _pip_wheel(location, folder)
+    if cached is not None:
+        _keep(wheel, cached.with_name(wheel.name))
+    return wheel
+
+
+def _keep(wheel: Path, kept: Path) -> None:
+    """A copy of the wheel in the cache, renamed into place whole so another deploy never reads half of it."""
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    partial = kept.with_name(f".{kept.name}.{os.getpid()}.partial")
+    shutil.copy2(wheel, partial)
+    os.replace(partial, kept)
+
+
+def _cached_wheel(checkout: Path) -> Path | None:
+    """Where the wheel of the checkout as it is now is kept: unchanged files, the same wheel."""
+    from hackkit.llm.providers.local import cache_root
+
+    digest = hashlib.sha256()
+    for part in CHECKOUT_PARTS:
+        paths = sorted(p for p in (checkout / part).rglob("*") if p.is_file()) if (checkout / part).is_dir() else []
+        for path in paths or [checkout / part]:
+            if path.is_file() and "__pycache__" not in path.parts and ".egg-info" not in str(path):
+                stat = path.stat()
+                digest.update(f"{path.relative_to(checkout)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    folder = cache_root() / "wheels" / digest.hexdigest()[:16]
+    found = sorted(folder.glob("hackkit_llm-*.whl")) if folder.is_dir() else []
+    return found[0] if found else folder / "pending.whl"
+
+
+def _pip_wheel(location: str, folder: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="hackkit-wheel-") as scratch:
         if Path(location).is_dir():  # a clean copy: setuptools' build/ in a checkout keeps files deleted since
             location = _clean_copy(Path(location), Path(scratch) / "source")

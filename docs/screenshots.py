@@ -15,7 +15,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser import ARGS, CHROMIUM, demo_project, free_port, serve  # noqa: E402
+from browser import ARGS, CHROMIUM, demo_project, free_port, serve, stop  # noqa: E402
 
 
 def main() -> None:
@@ -43,8 +43,7 @@ def main() -> None:
                     page.screenshot(path=str(out / f"{backend}.png"))
                     print(f"saved {out / backend}.png")
                 finally:
-                    app.terminate()
-                    app.wait(timeout=10)
+                    stop(app)
             browser.close()
     import screenshots_gateway  # the gateway's catalog and dashboard: docs/images/catalog.png, dashboard.png
 
@@ -60,6 +59,7 @@ def _gradio(page: Any) -> None:
     page.locator("#sources details").first.wait_for()
     page.locator("#sources details summary").first.click()
     page.locator("#stats").get_by_text("tokens").wait_for()
+    page.locator("#chatbot").get_by_text("Answered by fake/echo").wait_for()
 
 
 def _streamlit(page: Any) -> None:
@@ -70,6 +70,7 @@ def _streamlit(page: Any) -> None:
     source = page.locator('[data-testid="stExpander"]').first
     source.wait_for()
     source.locator("summary").click()
+    page.get_by_text("Answered by fake/echo").wait_for()
     page.wait_for_timeout(500)
 
 

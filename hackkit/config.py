@@ -9,11 +9,14 @@ looks in the environment first and ``.env`` second.
 from __future__ import annotations
 
 import difflib
+import operator
 import os
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import annotated_types
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.fields import FieldInfo
 
 from hackkit._compat import tomllib
 from hackkit.errors import ConfigError
@@ -31,6 +34,7 @@ ENV_SETTINGS = {
     "HACKKIT_EMBEDDING_MODEL": "rag.embedding_model",
     "HACKKIT_CHROMA_URL": "rag.chroma_url",
     "HACKKIT_GATEWAY_DB": "gateway.db",
+    "HACKKIT_UI_TRUST_PROXY": "ui.trust_proxy",  # set by the deploy bundles, which run behind a proxy
 }
 
 
@@ -45,8 +49,8 @@ class ProviderConfig(_Section):
     base_url: str | None = None
     api_key_env: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
-    timeout: float | None = None
-    context_window: int | None = None
+    timeout: float | None = Field(default=None, gt=0)
+    context_window: int | None = Field(default=None, ge=1)
 
 
 class DeploymentConfig(_Section):
@@ -57,12 +61,12 @@ class DeploymentConfig(_Section):
 
 
 class RouterConfig(_Section):
-    timeout: float = 30.0  # seconds for one attempt (for a stream: until it starts, then between pieces)
-    deadline: float = 90.0  # seconds for the whole call, every retry and fallback, until an answer starts
-    max_retries: int = 2
-    backoff: float = 0.5
-    max_backoff: float = 8.0
-    max_retry_after: float = 30.0
+    timeout: float = Field(default=30.0, gt=0)  # seconds per attempt (a stream: to its start, then between pieces)
+    deadline: float = Field(default=90.0, gt=0)  # seconds for the whole call, retries and fallbacks, to an answer
+    max_retries: int = Field(default=2, ge=0)
+    backoff: float = Field(default=0.5, ge=0)
+    max_backoff: float = Field(default=8.0, ge=0)
+    max_retry_after: float = Field(default=30.0, ge=0)
     fallbacks: dict[str, list[str]] = Field(default_factory=dict)  # model -> next ones; "*" = any
 
 
@@ -94,21 +98,31 @@ class RAGConfig(_Section):
     paths: list[str] = Field(default_factory=lambda: ["data"])  # what `hackkit ingest` reads by default
     include: list[str] = Field(default_factory=lambda: ["**/*"])
     exclude: list[str] = Field(default_factory=lambda: ["**/.*", "**/.*/**", "**/node_modules/**"])
-    max_file_mb: float = 50.0
+    max_file_mb: float = Field(default=50.0, gt=0)
     embedding_model: str = "local/all-MiniLM-L6-v2"
-    chunk_size: int = 200  # tokens of the embedding model's tokenizer
-    chunk_overlap: int = 30
+    chunk_size: int = Field(default=200, ge=1)  # tokens of the embedding model's tokenizer
+    chunk_overlap: int = Field(default=30, ge=0)  # below chunk_size; at most half of it is used
     chroma_url: str | None = None  # a Chroma server (`chroma run`); default: a folder in .hackkit/
     collection: str = "hackkit"
     mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
-    top_k: int = 5
-    candidates: int = 100  # per retriever, before fusion
-    exact_search_limit: int = 20_000  # up to this many chunks, dense search is exact (numpy), not HNSW
-    rrf_k: int = 60
-    min_score: float = 0.3  # cosine similarity a chunk needs to be shown as a source
+    top_k: int = Field(default=5, ge=1)
+    candidates: int = Field(default=100, ge=1)  # per retriever, before fusion
+    exact_search_limit: int = Field(default=20_000, ge=0)  # up to this many chunks dense search is exact, not HNSW
+    rrf_k: int = Field(default=60, ge=0)
+    min_score: float = Field(default=0.3, ge=-1, le=1)  # cosine similarity a chunk needs to be shown as a source
     reranker: str | None = None  # a sentence-transformers CrossEncoder, when one is installed
     model: str | None = None  # the chat model for answers; default: [llm] model
     prompt: str = "rag-answer"  # the prompt template answers use (prompts/NAME.md overrides the built-in)
+    # auto: quote the sources when the answering model is local and under 1e9 parameters; extractive: always
+    answer: Literal["auto", "extractive", "generate"] = "auto"
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> RAGConfig:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"`chunk_overlap` = {self.chunk_overlap} must be smaller than `chunk_size` = {self.chunk_size}"
+            )
+        return self
 
 
 Panel = Literal["sources", "upload", "compare", "usage", "model_picker"]
@@ -124,10 +138,14 @@ class UIConfig(_Section):
     theme: str = "soft"  # a Gradio theme name: soft, default, base, glass, monochrome, ocean, origin, citrus
     models: list[str] = Field(default_factory=list)  # the model picker; default: the configured models
     panels: list[Panel] = Field(default_factory=lambda: list(PANELS))
-    rate_limit_per_minute: int = 10  # per visitor session, so a public demo cannot drain the key
-    max_tokens: int = 512  # cap on every answer's length
-    uploads_dir: str = "data/uploads"
+    rate_limit_per_minute: int = Field(default=10, ge=0)  # per visitor address, so a demo cannot drain the key; 0: off
+    max_tokens: int = Field(default=512, ge=1)  # cap on every answer's length
+    uploads_dir: str = "data/uploads"  # where shared uploads go (uploads = "shared")
     prompt: str | None = None  # a prompt template whose system message and examples lead plain chats
+    uploads: Literal["session", "shared"] = "session"  # session: a visitor's files reach only their answers
+    max_upload_mb: int = Field(default=10, ge=1)  # per file, enforced while it is received
+    uploads_total_mb: int = Field(default=200, ge=1)  # every upload together
+    trust_proxy: int = Field(default=0, ge=0)  # proxies in front (Spaces, Render: 1) whose X-Forwarded-For counts
 
 
 class Settings(_Section):
@@ -233,12 +251,76 @@ def _config_error(exc: ValidationError, root: Path | None) -> ConfigError:
         path = ".".join(str(p) for p in err["loc"])
         if err["type"] == "extra_forbidden":
             problems.append(f"unknown key `{path}`{_nearest(err['loc'])}")
+        elif err["type"] in RANGE_ERRORS and (field := _field_at(err["loc"])) is not None:
+            problems.append(f"`{path}` = {err['input']!r} is out of range: it must be {describe_range(field)}")
         else:
-            problems.append(f"`{path}`: {err['msg']}")
+            problems.append(f"`{path}`: {err['msg'].removeprefix('Value error, ')}")
     return ConfigError(
         f"{where} is not valid:\n  " + "\n  ".join(problems),
-        hint="see docs/configuration.md for every key and its default",
+        hint="see docs/configuration.md for every key, its default and its valid range",
     )
+
+
+RANGE_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
+BOUND_WORDS = {
+    annotated_types.Ge: ("at least", "ge"),
+    annotated_types.Gt: ("greater than", "gt"),
+    annotated_types.Le: ("at most", "le"),
+    annotated_types.Lt: ("less than", "lt"),
+}
+
+
+def _bounds(field: FieldInfo) -> list[tuple[str, str, Any]]:
+    """(words, operator, bound) for each numeric constraint of a field."""
+    found = []
+    for item in field.metadata:
+        for kind, (words, attribute) in BOUND_WORDS.items():
+            if isinstance(item, kind):
+                found.append((words, attribute, getattr(item, attribute)))
+    return found
+
+
+def describe_range(field: FieldInfo) -> str:
+    """A field's valid range in words: ``between -1 and 1``, ``at least 1``, ``greater than 0``."""
+    bounds = _bounds(field)
+    if [op for _, op, _ in bounds] == ["ge", "le"]:
+        return f"between {bounds[0][2]:g} and {bounds[1][2]:g}"
+    return " and ".join(f"{words} {bound:g}" for words, _, bound in bounds)
+
+
+def check_range(section: type[BaseModel], name: str, value: Any, label: str) -> Any:
+    """``value`` when it is in the range of ``section``'s field ``name``, else a ConfigError naming ``label``.
+
+    For values that reach a setting another way than the file: ``hackkit ask -k``, ``ask(k=...)``.
+    """
+    field = section.model_fields[name]
+    compare = {"ge": operator.ge, "gt": operator.gt, "le": operator.le, "lt": operator.lt}
+    if isinstance(value, (int, float)) and all(compare[op](value, bound) for _, op, bound in _bounds(field)):
+        return value
+    raise ConfigError(
+        f"{label} = {value!r} is out of range: it must be {describe_range(field)}.",
+        hint=f"give a value {describe_range(field)}",
+    )
+
+
+def _field_at(loc: tuple[int | str, ...]) -> FieldInfo | None:
+    """The schema field an error location points to, or None."""
+    model: type[BaseModel] = Settings
+    parts = [str(p) for p in loc]
+    while parts:
+        field = model.model_fields.get(parts.pop(0))
+        if field is None:
+            return None
+        annotation = field.annotation
+        if get_origin(annotation) is dict and parts:
+            annotation = get_args(annotation)[1]
+            parts.pop(0)
+        if not parts:
+            return field
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return None
 
 
 def _nearest(loc: tuple[int | str, ...]) -> str:

@@ -95,3 +95,27 @@ def write_sample_docs(folder: Path) -> None:
     (folder / "teams.csv").write_text(
         "team,members,project\nRubber Ducks,4,a debugging assistant\nNight Owls,3,a sleep tracker for students\n"
     )
+
+
+VENUE_CODE = "ZX-4471"
+
+
+def write_venue_notes(folder: Path) -> None:
+    """One long chunk about many things that holds a code once: an exact keyword hit with a low cosine similarity."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "venue.md").write_text(
+        "# Venue notes\n\nThe venue opens its doors at eight in the morning and the main hall has three hundred "
+        "seats. Parking is free on the north side of the building, and bicycles can be left in the courtyard. "
+        "The coffee machines on the first floor are refilled every two hours by the catering staff. Lost and "
+        "found items are kept at the reception desk until Sunday evening. The hardware lab door uses the code "
+        f"{VENUE_CODE}, so ask a mentor if it does not open. Quiet rooms are on the second floor for teams that "
+        "need to focus, and the rooftop terrace closes at sunset. Please keep the corridors free of cables and "
+        "bags, since the fire marshal checks them twice a day.\n"
+    )
+
+
+def template_project(folder: Path) -> Path:
+    """The project `hackkit new --no-input` makes, rendered without git: its documents and sample questions."""
+    from hackkit import project
+
+    return project.render({"project_name": "Demo app", "project_slug": "demo-app"}, folder)

@@ -293,8 +293,9 @@ def test_answers_with_the_offline_local_model(project):
 
     torch.set_num_threads(1)
     ingest(["data"], Index())
-    answer = ask("When does the demo start?", model="local/smollm2", max_tokens=30)
-    assert answer.text.strip() and answer.text != NOT_FOUND
+    answer = ask("When does the demo start?", model="local/smollm2", max_tokens=30, answer="generate")
+    assert answer.text.strip() and answer.text != NOT_FOUND and not answer.extractive
+    assert answer.response is not None and answer.response.provider == "local"
     assert answer.sources[0].source == "data/handbook.md"  # shown by retrieval, whatever the model wrote
 
 

@@ -27,8 +27,8 @@ def ui(backend: str, host: str, port: int | None, model: str | None) -> None:
     launch_gradio(gradio_app(model=model), host=host, port=port)
 
 
-def streamlit_command(script: str, host: str, port: int) -> list[str]:
-    """``streamlit run SCRIPT``, offline-safe: no usage stats, no browser, bound to ``host``."""
+def streamlit_command(script: str, host: str, port: int, max_upload_mb: int = 10) -> list[str]:
+    """``streamlit run SCRIPT``, offline-safe: no usage stats, no browser, no traceback on the page, on ``host``."""
     return [
         sys.executable,
         "-m",
@@ -41,25 +41,52 @@ def streamlit_command(script: str, host: str, port: int) -> list[str]:
         str(port),
         "--server.headless",
         "true",
+        "--server.maxUploadSize",
+        str(max_upload_mb),  # enforced while a file is received
         "--browser.gatherUsageStats",
         "false",
         "--global.developmentMode",
         "false",
         "--client.toolbarMode",
         "minimal",
+        "--client.showErrorDetails",
+        "none",
     ]
 
 
 def run_streamlit(host: str, port: int, model: str | None) -> int:
+    """Become Streamlit (POSIX): a stop signal then reaches the server itself, not a parent that would die alone.
+
+    ``os.execve`` replaces this process, so there is no second process to forward SIGTERM or
+    SIGINT to, the exit status is Streamlit's, and a container's PID stays the server's. Windows
+    has no exec that keeps the process, so there Streamlit runs as a child and is stopped with us.
+    """
     import importlib.util
+
+    from hackkit.config import load_settings
 
     spec = importlib.util.find_spec("hackkit.ui.streamlit_app")
     assert spec is not None and spec.origin is not None
-    env = {**os.environ, "HACKKIT_UI_MODEL": model or "", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    command = streamlit_command(spec.origin, host, port, load_settings().ui.max_upload_mb)
+    env = {
+        **os.environ,
+        "HACKKIT_UI_MODEL": model or "",
+        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+        "FORWARDED_ALLOW_IPS": os.environ.get("FORWARDED_ALLOW_IPS", ""),  # [ui] trust_proxy decides, not uvicorn
+    }
+    if os.name == "posix":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(command[0], command, env)  # does not return
+    child = subprocess.Popen(command, env=env)
     try:
-        return subprocess.call(streamlit_command(spec.origin, host, port), env=env)
+        return child.wait()
     except KeyboardInterrupt:
         return 130
+    finally:
+        if child.poll() is None:
+            child.terminate()
+            child.wait(timeout=10)
 
 
 COMMANDS = [ui]

@@ -17,6 +17,7 @@ Defaults beside other frameworks' (all configurable under ``[rag]``):
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,9 @@ from typing import Any
 from hackkit.rag.loaders import Document
 
 HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
+SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
+# Names how chunks are cut; change it whenever the code below cuts differently, so indexes re-chunk.
+CHUNKER = "markdown-headings+recursive/1"
 
 
 @dataclass
@@ -31,6 +35,21 @@ class Chunk:
     id: str
     text: str
     metadata: dict[str, Any]
+
+
+def chunking_signature(size: int, overlap: int) -> str:
+    """How chunks are made, as the manifest records it: a file chunked another way is chunked again."""
+    return f"{CHUNKER} size={size} overlap={_overlap(size, overlap)}"
+
+
+def _overlap(size: int, overlap: int) -> int:
+    return min(overlap, size // 2)
+
+
+def chunk_id(source: str, file_hash: str, n: int) -> str:
+    """Unique per file and chunk: two files with the same content never share an id."""
+    digest = hashlib.sha256(f"{source}\0{file_hash}".encode()).hexdigest()[:20]
+    return f"{digest}-{n:05d}"
 
 
 def chunk_documents(
@@ -42,14 +61,14 @@ def chunk_documents(
     overlap: int,
     count_tokens: Callable[[str], int],
 ) -> list[Chunk]:
-    """Chunks of one file's documents; ids are stable for the same content."""
+    """Chunks of one file's documents; ids are stable for the same file and content."""
     from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
 
     splitter = RecursiveCharacterTextSplitter(
         chunk_size=size,
-        chunk_overlap=min(overlap, size // 2),
+        chunk_overlap=_overlap(size, overlap),
         length_function=count_tokens,
-        separators=["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""],
+        separators=SEPARATORS,
         keep_separator="end",
     )
     by_heading = MarkdownHeaderTextSplitter(headers_to_split_on=HEADERS, strip_headers=False)
@@ -68,5 +87,5 @@ def chunk_documents(
                 metadata = {**document.metadata, "source": source, "file_hash": file_hash, "heading": heading}
                 metadata.pop("format", None)
                 metadata["chunk"] = len(chunks)
-                chunks.append(Chunk(f"{file_hash[:16]}-{len(chunks):05d}", piece.strip(), metadata))
+                chunks.append(Chunk(chunk_id(source, file_hash, len(chunks)), piece.strip(), metadata))
     return chunks

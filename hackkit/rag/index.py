@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
+from hackkit.config import RAGConfig, check_range
 from hackkit.rag.bm25 import BM25Index
 from hackkit.rag.retrieval import Hit, Reranker, cross_encoder_reranker, matches, retrieve
 from hackkit.rag.store import Store
@@ -56,11 +57,10 @@ class Index:
         rerank: Reranker | None = None,
     ) -> list[Hit]:
         """The ``k`` chunks that best match ``query`` (``mode``: hybrid, dense or bm25)."""
-        self.store.check_model()
         rag = self.settings.rag
-        return retrieve(
-            self, query, k=k or rag.top_k, mode=mode or rag.mode, where=where, rerank=rerank or self.reranker
-        )
+        k = rag.top_k if k is None else check_range(RAGConfig, "top_k", k, "k")
+        self.store.check_model()
+        return retrieve(self, query, k=k, mode=mode or rag.mode, where=where, rerank=rerank or self.reranker)
 
     def dense_search(self, vector: np.ndarray, k: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity), best first: exact for small indexes, Chroma's HNSW otherwise."""
@@ -124,6 +124,10 @@ class Index:
             folder = self.store.root / f"{self.store.collection_name}.bm25"
             self._bm25 = (version, BM25Index.load_or_build(folder, version, chunks))
         return self._bm25[1]
+
+    def rare_keyword_chunks(self, query: str) -> set[str]:
+        """Ids of the chunks holding a rare keyword of ``query`` (see :meth:`BM25Index.rare_keyword_chunks`)."""
+        return self.bm25().rare_keyword_chunks(query)
 
     def hits(self, ranked: list[tuple[str, float]], vector: np.ndarray, known: dict[str, float]) -> list[Hit]:
         """Hits with text and metadata for ranked ids; each with its cosine similarity to ``vector``."""

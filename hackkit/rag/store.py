@@ -1,27 +1,27 @@
 """The index: chunks and vectors in Chroma, a manifest of ingested files beside it.
 
 Chroma holds every chunk with its vector and metadata: a ``PersistentClient`` in
-``.hackkit/rag/chroma``, or a Chroma server when ``[rag] chroma_url`` is set. The manifest
-(SQLite, ``.hackkit/rag/manifest.sqlite``) maps each file to its content hash, and records the
-embedding model the index was built with. A file is written in an order that makes an
-interrupted ingest safe to run again: delete the file's old chunks, add its new ones (ids are
-derived from the content hash, so a repeat overwrites rather than duplicates), and only then
-record it in the manifest. A file missing from the manifest is simply processed again.
+``.hackkit/rag/chroma``, or a Chroma server when ``[rag] chroma_url`` is set, opened once per
+process and shared (see ``chroma.py``). The manifest (SQLite,
+``.hackkit/rag/<collection>.manifest.sqlite``) maps each file to its content hash and to how its
+chunks were made, and records the embedding model the index was built with. A file is written in
+an order that makes an interrupted ingest safe to run again: delete the file's old chunks, add
+its new ones (ids derive from the file's name and content, so a repeat overwrites rather than
+duplicates, and two files never share one), and only then record it in the manifest. A file
+missing from the manifest is simply processed again.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
-from hackkit.errors import ConfigError, MissingDependencyError
+from hackkit.errors import ConfigError
+from hackkit.rag import chroma
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from hackkit.rag.chunking import Chunk
 
 WRITE_BATCH = 2000  # Chroma's maximum batch is larger; this keeps memory flat on big files
-INSTALL_RAG = "pip install torch==2.13.0 && pip install 'hackkit-llm[rag]'"
 
 
 class EmbeddingModelChanged(ConfigError):
@@ -48,6 +47,22 @@ class FileRecord:
     hash: str
     chunks: int
     ingested_at: float
+    chunking: str = ""  # chunking.chunking_signature(); "" when unknown (an index from before it was recorded)
+
+
+@dataclass
+class FileChunks:
+    """One file's new chunks and their vectors, to replace what the index holds for it."""
+
+    key: str
+    file_hash: str
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    chunking: str = ""
+
+
+FILE_COLUMNS = "path, hash, chunks, ingested_at, chunking"
+INSERT_FILE = f"INSERT OR REPLACE INTO files ({FILE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
 
 
 BUMP_VERSION = (  # every change to the files bumps it, which tells BM25 and the vector cache to rebuild
@@ -63,13 +78,24 @@ class Manifest:
         with self.db:
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, hash TEXT NOT NULL, "
-                "chunks INTEGER NOT NULL, ingested_at REAL NOT NULL)"
+                "chunks INTEGER NOT NULL, ingested_at REAL NOT NULL, chunking TEXT NOT NULL DEFAULT '')"
             )
             self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self._add_chunking_column()
+
+    def _add_chunking_column(self) -> None:
+        """Manifests written before chunking was recorded: their files count as chunked another way."""
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(files)")}
+        if "chunking" not in columns:
+            try:
+                self.db.execute("ALTER TABLE files ADD COLUMN chunking TEXT NOT NULL DEFAULT ''")
+            except sqlite3.OperationalError as exc:  # another connection added it first
+                if "duplicate column" not in str(exc):
+                    raise
 
     def files(self) -> dict[str, FileRecord]:
         with self.lock:
-            rows = self.db.execute("SELECT path, hash, chunks, ingested_at FROM files").fetchall()
+            rows = self.db.execute(f"SELECT {FILE_COLUMNS} FROM files").fetchall()
         return {row[0]: FileRecord(*row) for row in rows}
 
     def get(self, key: str) -> str | None:
@@ -83,10 +109,7 @@ class Manifest:
 
     def record_many(self, records: list[FileRecord]) -> None:
         with self.lock, self.db:
-            self.db.executemany(
-                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
-                [(r.path, r.hash, r.chunks, r.ingested_at) for r in records],
-            )
+            self.db.executemany(INSERT_FILE, map(_row, records))
             self.db.execute(BUMP_VERSION)
 
     def record(self, record: FileRecord | None, remove: str | None = None) -> None:
@@ -95,10 +118,7 @@ class Manifest:
             if remove is not None:
                 self.db.execute("DELETE FROM files WHERE path = ?", (remove,))
             if record is not None:
-                self.db.execute(
-                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
-                    (record.path, record.hash, record.chunks, record.ingested_at),
-                )
+                self.db.execute(INSERT_FILE, _row(record))
             self.db.execute(BUMP_VERSION)
 
     @property
@@ -127,7 +147,6 @@ class Store:
         self.embedding_model = embedding_model
         self.chroma_url = chroma_url
         self.manifest = Manifest(root / f"{collection}.manifest.sqlite")  # see may_have_documents
-        self._collection: Any = None
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Store:
@@ -141,30 +160,13 @@ class Store:
         return bool(rag.chroma_url) or (settings.data_dir / "rag" / f"{rag.collection}.manifest.sqlite").is_file()
 
     @property
-    def collection(self) -> Any:
-        if self._collection is None:
-            self._collection = self._client().get_or_create_collection(
-                self.collection_name, embedding_function=None, metadata={"hnsw:space": "cosine"}
-            )
-        return self._collection
+    def location(self) -> str:
+        return chroma.location(self.root, self.chroma_url)
 
-    def _client(self) -> Any:
-        os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-        try:
-            import chromadb
-            from chromadb.config import Settings as ChromaSettings
-        except ImportError:
-            raise MissingDependencyError("chromadb", INSTALL_RAG) from None
-        chroma_settings = ChromaSettings(anonymized_telemetry=False)
-        if self.chroma_url:
-            url = urlparse(self.chroma_url)
-            return chromadb.HttpClient(
-                host=url.hostname or "127.0.0.1",
-                port=url.port or 8000,
-                ssl=url.scheme == "https",
-                settings=chroma_settings,
-            )
-        return chromadb.PersistentClient(path=str(self.root / "chroma"), settings=chroma_settings)
+    @property
+    def collection(self) -> Any:
+        """The collection handle, shared with every other Store on this location in this process."""
+        return chroma.collection(self.location, self.collection_name)
 
     def check_model(self) -> None:
         built_with = self.manifest.get("embedding_model")
@@ -173,37 +175,37 @@ class Store:
         elif built_with != self.embedding_model:
             raise EmbeddingModelChanged(built_with, self.embedding_model)
 
-    def write_file(self, key: str, file_hash: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
-        self.write_files([(key, file_hash, chunks, vectors)])
+    def write_file(
+        self, key: str, file_hash: str, chunks: list[Chunk], vectors: np.ndarray, chunking: str = ""
+    ) -> None:
+        self.write_files([FileChunks(key, file_hash, chunks, vectors, chunking)])
 
-    def write_files(self, files: list[tuple[str, str, list[Chunk], np.ndarray]]) -> None:
+    def write_files(self, files: list[FileChunks]) -> None:
         """Replace these files' chunks; their manifest entries are written last (see the module docstring)."""
         import numpy as np
 
         if not files:
             return
-        self.collection.delete(where={"source": {"$in": [key for key, *_ in files]}})
-        chunks = [c for _, _, file_chunks, _ in files for c in file_chunks]
-        vectors = np.concatenate([v for *_, v in files]) if chunks else np.zeros((0, 0))
+        self.collection.delete(where={"source": {"$in": [f.key for f in files]}})
+        chunks = [c for f in files for c in f.chunks]
+        vectors = np.concatenate([f.vectors for f in files]) if chunks else np.zeros((0, 0))
         for start in range(0, len(chunks), WRITE_BATCH):
             part = chunks[start : start + WRITE_BATCH]
             self.collection.upsert(
                 ids=[c.id for c in part],
-                documents=[c.text for c in part],
+                documents=[valid_utf8(c.text) for c in part],
                 metadatas=[_clean(c.metadata) for c in part],
                 embeddings=vectors[start : start + WRITE_BATCH],
             )
         now = time.time()
-        self.manifest.record_many([FileRecord(key, file_hash, len(c), now) for key, file_hash, c, _ in files])
+        self.manifest.record_many([FileRecord(f.key, f.file_hash, len(f.chunks), now, f.chunking) for f in files])
 
     def remove_file(self, key: str) -> None:
         self.collection.delete(where={"source": key})
         self.manifest.record(None, remove=key)
 
     def reset(self) -> None:
-        with contextlib.suppress(Exception):  # chromadb raises several types for a missing collection
-            self._client().delete_collection(self.collection_name)
-        self._collection = None
+        chroma.drop_collection(self.location, self.collection_name)
         self.manifest.clear()
 
     def count(self) -> int:
@@ -217,6 +219,27 @@ class Store:
         self.manifest.close()
 
 
+def _row(record: FileRecord) -> tuple[str, str, int, float, str]:
+    return (record.path, record.hash, record.chunks, record.ingested_at, record.chunking)
+
+
 def _clean(metadata: dict[str, Any]) -> dict[str, Any]:
-    """Chroma takes str, int, float and bool values only."""
-    return {k: v if isinstance(v, (str, int, float, bool)) else str(v) for k, v in metadata.items() if v is not None}
+    """Chroma takes str, int, float and bool values only, and strings that are valid UTF-8."""
+    cleaned = {k: v if isinstance(v, (int, float, bool)) else str(v) for k, v in metadata.items() if v is not None}
+    return {k: valid_utf8(v) if isinstance(v, str) else v for k, v in cleaned.items()}
+
+
+def valid_utf8(text: str) -> str:
+    r"""``text``, with what cannot be UTF-8 shown as ``\xNN``: file names from zip archives made elsewhere.
+
+    Python reads such names as lone surrogates (PEP 383), which SQLite and Chroma refuse.
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:  # the bytes of a name Python could not decode
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # other lone surrogates, from a PDF's text for instance
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -2,6 +2,7 @@
 
 from hackkit.errors import ServerError
 from hackkit.testing import enqueue, requests
+from hackkit.ui.sanitize import safe_markdown
 from hackkit.ui.viewmodel import POLITE_ERROR
 
 PROJECT_NAME = {{ cookiecutter.project_name | tojson }}
@@ -66,8 +67,11 @@ def test_the_page_answers_a_question(project, app):
     enqueue(ANSWER)
     page.chat_input[0].set_value(QUESTION).run()
     answer = [message for message in page.chat_message if message.name == "assistant"][-1]
-    assert answer.markdown[0].value == ANSWER
+    shown = answer.markdown[0].value  # Markdown source: the answer escaped, then who answered
+    assert shown.startswith(safe_markdown(ANSWER) + "\n\n")
+    assert shown.endswith("*Answered by fake/echo.*")
 {%- if cookiecutter.rag %}
-    assert any(e.label.startswith("[1] ") and "judging.md" in e.label for e in page.expander)  # the [1] it cites
+    labels = [e.label.replace("\\", "") for e in page.expander]  # Markdown source: brackets come escaped
+    assert any(label.startswith("[1] ") and "judging.md" in label for label in labels)  # the [1] it cites
 {%- endif %}
 {%- endif %}

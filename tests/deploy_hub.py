@@ -27,6 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
+
 PAID_SDKS = {"gradio", "docker", "streamlit"}
 
 
@@ -248,3 +250,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+
+def go_online(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deploy goes to the Hub: the shell's HF_HUB_OFFLINE=1 (read when huggingface_hub is imported) is lifted."""
+    import huggingface_hub.constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)

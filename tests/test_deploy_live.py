@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 from browser import OFFLINE_ENV, free_port, open_page
 from click.testing import CliRunner
-from deploy_hub import Space, TestHub
+from deploy_hub import Space, TestHub, go_online
 
 from hackkit import project as new_project
 from hackkit.cli import cli
@@ -180,6 +180,7 @@ def host(
 
 @pytest.fixture
 def hub(monkeypatch: pytest.MonkeyPatch, host: SpaceHost) -> Iterator[TestHub]:
+    go_online(monkeypatch)
     with TestHub(token="hf_" + random_text(34)) as server:
         server.runner = host
         monkeypatch.setenv("HF_ENDPOINT", server.url)

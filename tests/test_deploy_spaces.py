@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from deploy_hub import Space, TestHub
+from deploy_hub import Space, TestHub, go_online
 
 from hackkit import project as new_project
 from hackkit.cli import cli
@@ -31,6 +31,7 @@ def random_text(n: int) -> str:
 
 @pytest.fixture
 def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestHub]:
+    go_online(monkeypatch)
     with TestHub(token="hf_" + random_text(34)) as server:
         monkeypatch.setenv("HF_ENDPOINT", server.url)
         monkeypatch.setenv("HF_TOKEN", server.token)
@@ -211,6 +212,20 @@ def test_without_a_token_a_push_says_how_to_log_in(
     result = deploy(team[0], monkeypatch=monkeypatch)
     assert result.exit_code == 2 and "hf auth login" in result.output and "--dry-run needs none" in result.output
     assert hub.calls == []
+
+
+def test_in_offline_mode_a_push_says_to_lift_it_and_the_dry_run_still_works(
+    hub: TestHub, team: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HF_HUB_OFFLINE=1 (docs/providers.md suggests it for local models) made huggingface_hub raise
+    OfflineModeIsEnabled from whoami: a bare exception, exit 1, with no word of how to deploy."""
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    result = deploy(team[0], monkeypatch=monkeypatch)
+    assert result.exit_code == 2, result.output
+    assert "HF_HUB_OFFLINE=0 hackkit deploy spaces" in result.output and hub.calls == []
+    assert deploy(team[0], "--dry-run", monkeypatch=monkeypatch).exit_code == 0
 
 
 def serve_files(space: Space, root: Path, servers: list[ThreadingHTTPServer]) -> None:

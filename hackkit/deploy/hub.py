@@ -53,6 +53,13 @@ def hub_api(token: str | None = None) -> Any:
         raise MissingDependencyError("huggingface_hub", "pip install 'hackkit-llm[deploy]'") from None
     import os
 
+    from huggingface_hub.constants import is_offline_mode
+
+    if is_offline_mode():  # every request would raise OfflineModeIsEnabled, whoami first
+        raise ConfigError(
+            "HF_HUB_OFFLINE is set, so huggingface_hub will not reach the Hub and nothing can be pushed.",
+            hint="run `HF_HUB_OFFLINE=0 hackkit deploy spaces` (a deploy needs the Hub; --dry-run works offline)",
+        )
     return HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None, token=token)  # read now, not at import
 
 

@@ -242,7 +242,12 @@ def serve_files(space: Space, root: Path, servers: list[ThreadingHTTPServer]) ->
 def test_a_static_space_publishes_the_pitch_folder_and_records_its_url(
     hub: TestHub, team: tuple[Path, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    """The deck's Space is recorded beside the app's and never replaces it as the demo link: `hackkit pitch`
+    puts the top-level URL on its QR code (the old record pointed it at the deck itself)."""
     folder, key = team
+    app = {"target": "spaces", "url": "https://team-study-buddy.hf.space", "space": "team/study-buddy"}
+    (folder / ".hackkit").mkdir(exist_ok=True)
+    (folder / ".hackkit" / "deploy.json").write_text(json.dumps({**app, "targets": {"spaces": app}}))
     out = folder / "pitch" / "out"
     out.mkdir(parents=True)
     (out / "index.html").write_text("<!doctype html><title>Study buddy</title><h1>Our pitch</h1>")
@@ -262,8 +267,10 @@ def test_a_static_space_publishes_the_pitch_folder_and_records_its_url(
     assert space.secrets == {} and b"sdk: static" in space.files["README.md"]
     assert f"Live at {space.host}" in result.output
     record = json.loads((folder / ".hackkit" / "deploy.json").read_text())
-    assert record["target"] == "spaces" and record["url"] == space.host and record["space"] == "team/study-buddy-pitch"
-    assert key not in result.output
+    assert (record["url"], record["space"]) == (app["url"], "team/study-buddy")  # still the demo link
+    deck = record["targets"]["spaces-static"]
+    assert (deck["url"], deck["space"]) == (space.host, "team/study-buddy-pitch")
+    assert record["targets"]["spaces"]["url"] == app["url"] and key not in result.output
 
 
 def test_a_bare_space_name_goes_in_your_namespace_and_a_full_one_where_it_says(

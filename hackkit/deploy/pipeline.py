@@ -85,7 +85,15 @@ def _push(bundle: Bundle, options: DeployOptions, report: hub.Report) -> Outcome
     answer = probe.ask(url, _kind(bundle), question, token=private_token, timeout=options.timeout)
     page = hub.page_url(api, repo_id)
     project: Project = bundle.options["project"]
-    record(project.settings.data_dir, "spaces", url, page=page, space=repo_id)
+    static = _kind(bundle) == "static"  # the pitch deck's Space: recorded, never the demo link
+    record(
+        project.settings.data_dir,
+        "spaces-static" if static else "spaces",
+        url,
+        app=not static,
+        page=page,
+        space=repo_id,
+    )
     return Outcome(bundle, calls, url=url, page=page, answer=answer)
 
 

@@ -3,7 +3,9 @@
     {"target": "spaces", "url": "https://team-app.hf.space", "page": "...", "deployed_at": "2026-...",
      "targets": {"spaces": {...the same fields...}}}
 
-The top-level fields are the latest deploy; ``targets`` keeps the latest of each target.
+The top-level fields are the latest deploy of the app (the pitch's demo link); ``targets`` keeps
+the latest of each target, ``spaces-static`` (the pitch deck's own Space) included, which is never
+the demo link.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from hackkit import __version__
 RECORD = "deploy.json"
 
 
-def record(data_dir: Path, target: str, url: str, **extra: str) -> dict[str, Any]:
+def record(data_dir: Path, target: str, url: str, *, app: bool = True, **extra: str) -> dict[str, Any]:
+    """Add a deploy to the record; ``app=False`` (a static Space) leaves the demo link as it was."""
     path = data_dir / RECORD
     entry = {
         "target": target,
@@ -30,7 +33,8 @@ def record(data_dir: Path, target: str, url: str, **extra: str) -> dict[str, Any
     }
     previous = read(data_dir)
     targets = {**previous.get("targets", {}), target: entry}
-    data = {**entry, "targets": targets}
+    latest = entry if app else {key: value for key, value in previous.items() if key != "targets"}
+    data = {**latest, "targets": targets}
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{RECORD}.partial-{os.getpid()}")
     partial.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

@@ -48,7 +48,7 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/mypy
 
 test: lint  ## lint, types, and the whole test suite (the local-model tests included)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25  # the slowest tests, so each run says where its time goes
 
 test-pythons:  ## the core tests on the other Pythons this machine has (3.10, 3.13...), each in its own venv
 	@[ -n "$(strip $(OTHER_PYTHONS))" ] || echo "test-pythons: no other Python found (pyenv or python3.X on PATH)"

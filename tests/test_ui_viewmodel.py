@@ -263,3 +263,18 @@ def test_a_hosted_models_answer_never_waits_for_the_offline_models_first_load(is
     finally:
         release.set()
         warm.join(60)
+
+
+def test_the_warm_up_skips_the_local_model_when_answers_are_quoted(isolated, monkeypatch):
+    """The first right answer does not wait for SmolLM2: quoted answers never need it loaded."""
+    from hackkit.llm.providers.local import LocalProvider
+
+    ingested(isolated)
+    loads: list[str] = []
+    monkeypatch.setattr(LocalProvider, "model", lambda self, name: loads.append(name))
+    for answer, expected in (("auto", []), ("generate", ["smollm2"])):
+        toml = f'[llm]\nmodel = "local/smollm2"\n{FAKE_RAG}answer = "{answer}"\n'
+        (isolated / "hackkit.toml").write_text(toml)
+        loads.clear()
+        DemoApp(load_settings(isolated)).warm_up()
+        assert loads == expected, answer

@@ -275,6 +275,9 @@ class DemoApp:
     def warm_up(self) -> None:
         """Load the index and its embedding model, then the offline model, so the first visitor does not wait.
 
+        The offline model is not loaded when the documents' answers are quoted (``[rag] answer``):
+        a small local model never writes them.
+
         Only the index part holds answers back (:meth:`wait_until_warm`): a question for a hosted
         model never waits for SmolLM2's first load (de-quantising it takes seconds), and one for
         the local model waits on the provider's own load lock.
@@ -295,8 +298,16 @@ class DemoApp:
             index.bm25()
 
     def _warm_model(self) -> None:
-        if local := self.offline_model():
+        if (local := self.offline_model()) and not self._quotes_answers():
             self.client.providers.get("local").model(local.partition("/")[2])  # type: ignore[attr-defined]
+
+    def _quotes_answers(self) -> bool:
+        """Whether every question is answered by quoting the documents, so no local model is needed."""
+        if not self.has_documents():
+            return False
+        from hackkit.rag import answers_extractively
+
+        return answers_extractively(self.client, self.default_model, self.settings.rag.answer)
 
     @staticmethod
     def _warm(step: Callable[[], None]) -> None:

@@ -33,7 +33,7 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/activate
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml $(VENV)/.demo-installed
-	$(PIP) install -e ".[local,rag,ui,gateway,dev]"
+	$(PIP) install -e ".[local,rag,ui,gateway,finetune,dev]"
 	touch $@
 
 demo: $(VENV)/.demo-installed  ## `hackkit new` a sample project, index its documents, serve its UI (offline)

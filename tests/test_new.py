@@ -58,9 +58,16 @@ MODEL_OF = {
     "gateway": "gateway/default",
     "local": "local/smollm2",
 }
-# Every UI x RAG x provider, with the licences taken in turn so each appears with each UI.
+# Every UI x RAG x provider, with the licences taken in turn so each appears with each UI, and finetune/
+# on every other one (so with each UI and RAG choice, and on in the first of each, whose own tests run).
 COMBINATIONS = [
-    {"ui": ui, "rag": rag, "provider": provider, "license": CHOICES["license"][i % len(CHOICES["license"])]}
+    {
+        "ui": ui,
+        "rag": rag,
+        "provider": provider,
+        "license": CHOICES["license"][i % len(CHOICES["license"])],
+        "finetune": i % 2 == 0,
+    }
     for i, (ui, rag, provider) in enumerate(itertools.product(CHOICES["ui"], (True, False), CHOICES["provider"]))
 ]
 
@@ -133,6 +140,7 @@ def test_answers_and_versions_are_recorded(isolated: Path) -> None:
         "rag": False,
         "provider": "local",
         "license": "none",
+        "finetune": False,
         "year": "2026",
     }
     requirements = (folder / "requirements.txt").read_text().splitlines()
@@ -159,8 +167,8 @@ def test_the_template_choices_match_the_cli(isolated: Path) -> None:
 
 
 def test_interactive_prompts_take_answers_and_defaults(isolated: Path) -> None:
-    # ui, rag, provider, licence, description, author: Enter keeps the default.
-    answers = "\n".join(["streamlit", "n", "", "apache-2.0", "A study helper", "Team Owl"]) + "\n"
+    # ui, rag, provider, licence, finetune, description, author: Enter keeps the default.
+    answers = "\n".join(["streamlit", "n", "", "apache-2.0", "y", "A study helper", "Team Owl"]) + "\n"
     result = CliRunner().invoke(cli, ["new", "owl", "--no-git"], input=answers)
     assert result.exit_code == 0, result.output
     stored = yaml.safe_load((isolated / "owl" / project.ANSWERS_FILE).read_text())["answers"]
@@ -170,7 +178,8 @@ def test_interactive_prompts_take_answers_and_defaults(isolated: Path) -> None:
         "mistral",
         "apache-2.0",
     )
-    assert stored["author"] == "Team Owl"
+    assert stored["author"] == "Team Owl" and stored["finetune"] is True
+    assert (isolated / "owl" / "finetune" / "recipe.yaml").is_file()
     assert "Apache License" in (isolated / "owl" / "LICENSE").read_text()
     assert 'team: "Team Owl"' in (isolated / "owl" / "pitch" / "pitch.yaml").read_text()
     assert "A study helper" in (isolated / "owl" / "README.md").read_text()
@@ -290,7 +299,12 @@ def test_each_combination_is_configured_as_chosen(rendered: dict[int, Path], i: 
     assert ("tests/test_rag.py" in files) == combination["rag"]
     assert (".streamlit/config.toml" in files) == (combination["ui"] == "streamlit")
     assert ("LICENSE" in files) == (combination["license"] != "none")
-    extras = ",".join(["rag" if combination["rag"] else "local", combination["ui"]])
+    finetune = {"finetune/train.jsonl", "finetune/recipe.yaml", "tests/test_finetune_data.py"}
+    assert (finetune <= files) == combination["finetune"] and (finetune & files == set()) != combination["finetune"]
+    assert ("## Fine-tune" in (folder / "README.md").read_text()) == combination["finetune"]
+    extras = ",".join(
+        ["rag" if combination["rag"] else "local", combination["ui"]] + ["finetune"] * combination["finetune"]
+    )
     assert f"hackkit-llm[{extras}] @ {project.installed_from()}\n" in (folder / "requirements.txt").read_text()
     app = (folder / "app.py").read_text()
     assert ("gradio_app" in app) == (combination["ui"] == "gradio")

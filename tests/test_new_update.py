@@ -146,3 +146,19 @@ def test_update_applies_a_changed_answer(isolated: Path) -> None:
     assert "streamlit.testing" in (folder / "tests" / "test_app.py").read_text()
     assert (folder / ".streamlit" / "config.toml").exists()
     assert "hackkit.ui.streamlit_app" in (folder / "app.py").read_text()
+
+
+def test_update_adds_finetune_when_the_answer_turns_it_on(isolated: Path) -> None:
+    new("owl", "--no-input")
+    folder = isolated / "owl"
+    assert not (folder / "finetune").exists()
+    answers = (folder / project.ANSWERS_FILE).read_text()
+    assert "finetune: false" in answers  # stored, so update can read it
+    (folder / project.ANSWERS_FILE).write_text(answers.replace("finetune: false", "finetune: true"))
+    git(folder, "commit", "-qam", "add fine-tuning")
+    os.chdir(folder)
+    result = update()
+    assert result.exit_code == 0, result.output
+    assert {"finetune/train.jsonl", "finetune/recipe.yaml", "tests/test_finetune_data.py"} <= set(result.output.split())
+    assert "## Fine-tune" in (folder / "README.md").read_text()
+    assert "finetune" in next(line for line in (folder / "requirements.txt").read_text().splitlines() if "@" in line)

@@ -46,15 +46,14 @@ def cli() -> None:
     Room:    hackkit gateway serve              (one OpenAI-compatible server, a key per team)
     Ship:    hackkit deploy spaces [--dry-run]  (or docker, render, modal; secrets checked first)
     Pitch:   hackkit pitch [--draft]            (a deck from pitch/pitch.yaml; pitch demo records a backup)
-
-    Not built yet: finetune (docs/roadmap.md).
+    Tune:    hackkit finetune train recipe.yaml (LoRA on your examples; CPU or GPU)
     """
 
 
 def _register() -> None:
-    from hackkit.cli import chat, deploy, doctor, gateway, ledger, new, pitch, prompts, rag, ui
+    from hackkit.cli import chat, deploy, doctor, finetune, gateway, ledger, new, pitch, prompts, rag, ui
 
-    for module in (new, chat, doctor, ledger, prompts, rag, ui, gateway, pitch, deploy):
+    for module in (new, chat, doctor, ledger, prompts, rag, ui, gateway, pitch, finetune, deploy):
         for command in module.COMMANDS:
             cli.add_command(command)
 

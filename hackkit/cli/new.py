@@ -22,6 +22,7 @@ QUESTIONS = {  # asked in this order, which is cookiecutter.json's: a default ma
     "rag": "Answer questions over documents in data/ (RAG)?",
     "provider": "LLM provider (offline fallback: a small local model)",
     "license": "Licence",
+    "finetune": "Add finetune/: tune the small local model on your own examples (CPU, minutes)?",
     "description": "One line for the app's header",
     "author": "Team name (for the licence)",
 }
@@ -47,6 +48,9 @@ QUESTIONS = {  # asked in this order, which is cookiecutter.json's: a default ma
     help="LLM provider [default: mistral; the local model answers until its key is set].",
 )
 @click.option("--license", "license_", type=click.Choice(CHOICES["license"]), help="Licence [default: mit].")
+@click.option(
+    "--finetune/--no-finetune", default=None, help="Add finetune/: sample data and a CPU recipe [default: no]."
+)
 @click.option("--no-input", is_flag=True, help="Ask nothing: defaults for every choice not given.")
 @click.option("--force", is_flag=True, help="Write into an existing non-empty folder (its other files are kept).")
 @click.option("--no-git", is_flag=True, help="Do not git init and commit (then `hackkit update` cannot work).")
@@ -61,6 +65,7 @@ def new(
     rag: bool | None,
     provider: str | None,
     license_: str | None,
+    finetune: bool | None,
     no_input: bool,
     force: bool,
     no_git: bool,
@@ -84,6 +89,7 @@ def new(
         "rag": rag,
         "provider": provider,
         "license": license_,
+        "finetune": finetune,
     }
     answers = {key: value for key, value in given.items() if value is not None}
     for key in QUESTIONS:
@@ -110,6 +116,7 @@ def _report(created: Created) -> None:
     a = created.answers
     where = click.format_filename(str(created.path))
     summary = f"{a['ui']}, {'RAG' if a['rag'] else 'no RAG'}, {a['provider']}, licence {a['license']}"
+    summary += ", finetune/" if a.get("finetune") else ""
     click.secho(f"Created {where} ({summary}) in {created.seconds:.1f} s", fg="green", bold=True)
     if created.committed:
         click.echo("  committed to git; the pristine render is on the branch hackkit-template (for `hackkit update`)")
@@ -124,6 +131,8 @@ def _report(created: Created) -> None:
     if a["rag"]:
         steps.append("hackkit ingest            # index the sample documents in data/")
     steps += [f"{run:<25} # the demo", "python -m pytest          # its tests, offline"]
+    if a.get("finetune"):
+        steps.append("hackkit finetune train finetune/recipe.yaml   # tune the local model on finetune/train.jsonl")
     click.echo("\nNext:\n" + "\n".join(f"  {step}" for step in steps))
 
 
@@ -132,6 +141,7 @@ def missing_packages(answers: dict[str, Any]) -> list[str]:
     import importlib.util
 
     needed = [answers["ui"], *(["chromadb", "sentence_transformers"] if answers["rag"] else [])]
+    needed += ["peft", "trl", "datasets"] if answers.get("finetune") else []
     return [name for name in needed if importlib.util.find_spec(name) is None]
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 RAG = "{{ cookiecutter.rag }}" == "True"
 UI = "{{ cookiecutter.ui }}"
 LICENSE = "{{ cookiecutter.license }}"
+FINETUNE = "{{ cookiecutter.finetune }}" == "True"
 
 unneeded = []
 if not RAG:
@@ -14,6 +15,8 @@ if UI != "streamlit":
     unneeded += [".streamlit"]
 if LICENSE == "none":
     unneeded += ["LICENSE"]
+if not FINETUNE:
+    unneeded += ["finetune", "tests/test_finetune_data.py"]
 
 for name in unneeded:
     path = Path(name)

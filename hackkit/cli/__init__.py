@@ -44,17 +44,16 @@ def cli() -> None:
 
     Demo:    hackkit ui [--backend streamlit]   (Gradio on 127.0.0.1:7860, Streamlit on :8501)
     Room:    hackkit gateway serve              (one OpenAI-compatible server, a key per team)
+    Ship:    hackkit deploy spaces [--dry-run]  (or docker, render, modal; secrets checked first)
     Pitch:   hackkit pitch [--draft]            (a deck from pitch/pitch.yaml; pitch demo records a backup)
     Tune:    hackkit finetune train recipe.yaml (LoRA on your examples; CPU or GPU)
-
-    Not built yet: deploy (docs/roadmap.md).
     """
 
 
 def _register() -> None:
-    from hackkit.cli import chat, doctor, finetune, gateway, ledger, new, pitch, prompts, rag, ui
+    from hackkit.cli import chat, deploy, doctor, finetune, gateway, ledger, new, pitch, prompts, rag, ui
 
-    for module in (new, chat, doctor, ledger, prompts, rag, ui, gateway, pitch, finetune):
+    for module in (new, chat, doctor, ledger, prompts, rag, ui, gateway, pitch, finetune, deploy):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -177,8 +177,8 @@ def demo_slide(spec: PitchSpec, facts: ProjectFacts) -> Slide:
     link = facts.link
     if link is not None and not link.deployed:
         slide.tips.append(
-            f"The QR code opens {link.url} because the app is not deployed yet: deploy it (the README's Deploy "
-            "steps; `hackkit deploy` is coming) or set demo_url in pitch/pitch.yaml, then run `hackkit pitch` again."
+            f"The QR code opens {link.url} because the app is not deployed yet: deploy it "
+            "(`hackkit deploy spaces`) or set demo_url in pitch/pitch.yaml, then run `hackkit pitch` again."
         )
     return slide
 

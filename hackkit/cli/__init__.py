@@ -46,7 +46,7 @@ def cli() -> None:
     Room:    hackkit gateway serve              (one OpenAI-compatible server, a key per team)
     Pitch:   hackkit pitch [--draft]            (a deck from pitch/pitch.yaml; pitch demo records a backup)
 
-    Not built yet: finetune, deploy (docs/roadmap.md).
+    Not built yet: finetune, deploy, wheelhouse (docs/roadmap.md).
     """
 
 

@@ -45,15 +45,16 @@ def cli() -> None:
     Demo:    hackkit ui [--backend streamlit]   (Gradio on 127.0.0.1:7860, Streamlit on :8501)
     Room:    hackkit gateway serve              (one OpenAI-compatible server, a key per team)
     Pitch:   hackkit pitch [--draft]            (a deck from pitch/pitch.yaml; pitch demo records a backup)
+    No Wi-Fi: hackkit wheelhouse my-app -o wheels && hackkit wheelhouse serve wheels
 
-    Not built yet: finetune, deploy, wheelhouse (docs/roadmap.md).
+    Not built yet: finetune, deploy (docs/roadmap.md).
     """
 
 
 def _register() -> None:
-    from hackkit.cli import chat, doctor, gateway, ledger, new, pitch, prompts, rag, ui
+    from hackkit.cli import chat, doctor, gateway, ledger, new, pitch, prompts, rag, ui, wheelhouse
 
-    for module in (new, chat, doctor, ledger, prompts, rag, ui, gateway, pitch):
+    for module in (new, chat, doctor, ledger, prompts, rag, ui, gateway, pitch, wheelhouse):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -21,7 +21,7 @@ CORE_TESTS := tests/test_config.py tests/test_failures_and_router.py tests/test_
 	tests/test_router_invariants.py
 OTHER_PYTHONS ?= $(shell .ci/other-pythons)
 
-.PHONY: demo test test-pythons lint bench docs-cli screenshots clean
+.PHONY: demo test test-pythons lint bench docs docs-serve docs-cli docs-ref screenshots clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -71,5 +71,15 @@ screenshots: $(VENV)/.dev-installed  ## docs/images/gradio.png: the demo on samp
 docs-cli: $(VENV)/.dev-installed  ## regenerate docs/cli.md from --help
 	$(BIN)/python docs/gen_cli.py > docs/cli.md
 
+docs-ref: $(VENV)/.dev-installed  ## regenerate the configuration reference and the troubleshooting page from the code
+	$(BIN)/python docs/gen_config.py > docs/config-reference.md
+	$(BIN)/python docs/gen_errors.py > docs/troubleshooting.md
+
+docs: $(VENV)/.dev-installed  ## the documentation site in site/ (mkdocs build --strict: a broken link fails it)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs-serve: $(VENV)/.dev-installed  ## the site on http://127.0.0.1:8000, rebuilt as pages change (Ctrl+C stops it)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8000
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache site

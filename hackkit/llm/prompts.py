@@ -54,23 +54,16 @@ class Prompt:
 
     def variables(self) -> set[str]:
         """The names the body and system message use: what a caller must fill in."""
-        import jinja2.meta
-
-        env = _jinja()
-        found: set[str] = set()
-        for text in (self.body, self.system or ""):
-            found |= jinja2.meta.find_undeclared_variables(env.parse(text))
-        return found
+        return set(_variables(self.body)) | set(_variables(self.system or ""))
 
     def render(self, **variables: Any) -> RenderedPrompt:
-        env = _jinja()
         messages: list[Message] = []
         if self.system:
-            messages.append({"role": "system", "content": env.from_string(self.system).render(**variables)})
+            messages.append({"role": "system", "content": _template(self.system).render(**variables)})
         for example in self.examples:
             messages.append({"role": "user", "content": example["user"]})
             messages.append({"role": "assistant", "content": example["assistant"]})
-        messages.append({"role": "user", "content": env.from_string(self.body).render(**variables).strip()})
+        messages.append({"role": "user", "content": _template(self.body).render(**variables).strip()})
         return RenderedPrompt(self, messages)
 
 
@@ -80,6 +73,19 @@ class RenderedPrompt:
 
     prompt: Prompt
     messages: list[Message]
+
+
+@functools.lru_cache(maxsize=256)
+def _variables(source: str) -> frozenset[str]:
+    import jinja2.meta
+
+    return frozenset(jinja2.meta.find_undeclared_variables(_jinja().parse(source)))
+
+
+@functools.lru_cache(maxsize=256)
+def _template(source: str) -> Any:
+    """The compiled template of ``source``: compiling costs far more than rendering (a gateway renders per call)."""
+    return _jinja().from_string(source)
 
 
 @functools.cache

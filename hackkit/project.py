@@ -222,8 +222,18 @@ def render(answers: dict[str, Any], output_dir: Path, *, force: bool = False, te
         raise HackkitError(f"The template could not be rendered: {exc}", hint="report this as a hackkit bug") from exc
     from hackkit.deploy.files import write_project_files
 
-    write_project_files(Path(path), answers)  # the files `hackkit deploy` writes too, from the same code
+    full = with_defaults(answers, template)  # a caller may give only some answers, as cookiecutter allows
+    write_project_files(Path(path), full)  # the files `hackkit deploy` writes too, from the same code
     return Path(path)
+
+
+def with_defaults(answers: dict[str, Any], template: Path | None = None) -> dict[str, Any]:
+    """``answers`` with every question it leaves out answered as cookiecutter does: its default."""
+    full = dict(answers)
+    for key, spec in template_defaults(template).items():
+        if key not in full and not key.startswith("_"):
+            full[key] = default_answer(spec, full)
+    return full
 
 
 def create(

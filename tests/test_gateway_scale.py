@@ -205,7 +205,17 @@ def test_the_event_loops_no_wait_path_gives_up_on_a_locked_store_and_changes_not
     request = AdmissionRequest("r1", hash_key(secret), "echo", 100, None, (1000.0, 1000.0), 60)
     blocker = sqlite3.connect(tmp_path / "gw.sqlite", isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # another worker's write in progress
-    assert store.run_without_waiting(store.admit, request) == (False, None)
+    attempt: list[tuple[bool, object]] = []
+
+    def try_on_a_thread_that_already_waits() -> None:
+        store.find_key(key.id)  # this thread's usual connection, with the 30 s busy timeout, exists now
+        attempt.append(store.run_without_waiting(store.admit, request))
+
+    trying = threading.Thread(target=try_on_a_thread_that_already_waits)
+    trying.start()
+    trying.join(10)  # a no-wait attempt made on the waiting connection would still be waiting here
+    assert not trying.is_alive() and attempt == [(False, None)]
+    trying.join()
     blocker.execute("ROLLBACK")
     assert store.find_key(key.id).reserved_nano == 0  # nothing was reserved by the attempt that gave up
     done, admission = store.run_without_waiting(store.admit, request)

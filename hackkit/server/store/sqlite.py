@@ -36,9 +36,8 @@ class SQLiteStore(SQLStore):
         self.url = str(path)
         self._connections: list[sqlite3.Connection] = []
 
-    def connect(self) -> Any:
+    def connect(self, wait: float = BUSY_TIMEOUT_S) -> Any:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        wait = 0.0 if getattr(self._local, "no_wait", False) else BUSY_TIMEOUT_S
         db = sqlite3.connect(self.path, timeout=wait, isolation_level=None, check_same_thread=False)
         db.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
         db.execute("PRAGMA journal_mode=WAL")
@@ -58,14 +57,22 @@ class SQLiteStore(SQLStore):
         The gateway's event loop calls the hot path this way: a transaction here takes a fraction of
         a millisecond, cheaper than a hand-off to a thread, and it never waits for another worker's
         write (it gives up at once, and the caller retries in the store's threads, which may wait).
+        The thread keeps a second connection for this, with no busy timeout, and ``fn`` runs on it:
+        the thread's usual connection waits up to ``BUSY_TIMEOUT_S``.
         """
-        self._local.no_wait = True
+        waiting = getattr(self._local, "db", None)
+        no_wait = getattr(self._local, "no_wait_db", None)
+        if no_wait is None:
+            no_wait = self._local.no_wait_db = self.connect(wait=0.0)
+        self._local.db = no_wait
         try:
             return True, fn(*args)
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 return False, None  # rolled back: nothing happened, run it again where waiting is allowed
             raise
+        finally:
+            self._local.db = waiting
 
     def day_expression(self) -> str:
         return "date(ts, 'unixepoch')"

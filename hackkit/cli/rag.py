@@ -109,31 +109,7 @@ def ask(
         answer = result
         _note(answer.note)
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "question": question,
-                    "answer": answer.text,
-                    "found": answer.found,
-                    "extractive": answer.extractive,
-                    "model": answer.response.model_id if answer.response is not None else None,
-                    "note": answer.note,
-                    "sources": [
-                        {
-                            "n": s.n,
-                            "source": s.source,
-                            "page": s.page,
-                            "heading": s.heading,
-                            "similarity": round(s.similarity, 4),
-                            "keyword": s.keyword,
-                            "snippet": s.snippet,
-                            "chunk_id": s.chunk_id,
-                        }
-                        for s in answer.sources
-                    ],
-                }
-            )
-        )
+        click.echo(json.dumps(_answer_object(question, answer)))
         return
     if not stream:
         click.echo(answer.text)
@@ -142,6 +118,31 @@ def ask(
         why = f"{source.similarity:.2f}, keyword match" if source.keyword else f"{source.similarity:.2f}"
         click.secho(f"{mark}[{source.n}] {source.label}  ({why})", fg="cyan")
         click.echo(f"     {source.snippet}")
+
+
+def _answer_object(question: str, answer: Any) -> dict[str, Any]:
+    """What ``hackkit ask --json`` prints: the answer, who wrote it, why another did, and its sources."""
+    return {
+        "question": question,
+        "answer": answer.text,
+        "found": answer.found,
+        "extractive": answer.extractive,
+        "model": answer.response.model_id if answer.response is not None else None,
+        "note": answer.note,
+        "sources": [
+            {
+                "n": s.n,
+                "source": s.source,
+                "page": s.page,
+                "heading": s.heading,
+                "similarity": round(s.similarity, 4),
+                "keyword": s.keyword,
+                "snippet": s.snippet,
+                "chunk_id": s.chunk_id,
+            }
+            for s in answer.sources
+        ],
+    }
 
 
 @click.command(name="eval")

@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,41 @@ def test_many_processes_write_one_new_ledger_at_once(isolated):
     assert len(ledger.recent(1000)) == 200  # and the migrations ran once, though four processes raced to run them
     names = [r[0] for r in ledger.db.execute("SELECT name FROM _migrations")]
     assert len(names) == len(set(names))
+
+
+def _open_ledger(path: Path) -> None:
+    Ledger(path).db.close()
+
+
+def _open_gateway_store(path: Path) -> None:
+    from hackkit.server.store import open_store
+
+    open_store(str(path)).close()
+
+
+def _open_response_cache(path: Path) -> None:
+    from hackkit.llm.cache import ResponseCache
+
+    cache = ResponseCache(path)
+    cache.get("a key")  # the first use opens the file
+    cache.close()
+
+
+@pytest.mark.parametrize("opener", [_open_ledger, _open_gateway_store, _open_response_cache])
+def test_a_file_another_process_is_still_creating_opens_once_it_is_free(tmp_path, opener):
+    """The switch to WAL is refused at once, not after the busy timeout, while the file is being written."""
+    path = tmp_path / "shared.sqlite"
+    creator = sqlite3.connect(path, isolation_level=None, check_same_thread=False)  # rollback mode, as new
+    creator.execute("CREATE TABLE early (x)")
+    creator.execute("BEGIN IMMEDIATE")
+    creator.execute("INSERT INTO early VALUES (1)")
+    releasing = threading.Timer(0.3, creator.execute, ["COMMIT"])
+    releasing.start()
+    try:
+        opener(path)  # failed with 'database is locked' after 0 s on the code before the fix
+    finally:
+        releasing.join()
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 def test_a_ledger_row_is_written_before_the_call_returns(isolated):

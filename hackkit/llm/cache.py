@@ -10,6 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from hackkit._sqlite import connect_wal
 from hackkit.llm.types import ChatResponse, ToolCall, Usage
 
 
@@ -27,9 +28,7 @@ class ResponseCache:
     @property
     def db(self) -> sqlite3.Connection:
         if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=10)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db = connect_wal(self.path, timeout=10)
             self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, body TEXT NOT NULL)")
         return self._db
 

@@ -31,6 +31,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hackkit._sqlite import connect_wal
+
 if TYPE_CHECKING:
     from hackkit.errors import Attempt
 
@@ -101,12 +103,7 @@ def _immediate(db: sqlite3.Connection) -> Iterator[None]:
 
 def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
     """A connection in autocommit mode, WAL, waiting up to ``busy_timeout`` seconds for other writers."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, check_same_thread=False, timeout=busy_timeout, isolation_level=None)
-    db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    return db
+    return connect_wal(path, busy_timeout)
 
 
 def failures_json(failures: list[Attempt]) -> str | None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from hackkit._sqlite import connect_wal
 from hackkit.server.store.base import Dialect, SQLStore
 
 SQLITE = Dialect(
@@ -37,11 +38,7 @@ class SQLiteStore(SQLStore):
         self._connections: list[sqlite3.Connection] = []
 
     def connect(self, wait: float = BUSY_TIMEOUT_S) -> Any:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=wait, isolation_level=None, check_same_thread=False)
-        db.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
+        db = connect_wal(self.path, wait)
         self._connections.append(db)
         return db
 

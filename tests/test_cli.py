@@ -32,6 +32,20 @@ def test_help_is_instant_and_imports_nothing_heavy():
     assert not imported & set(HEAVY)
 
 
+def test_new_imports_nothing_heavy_nor_the_settings(tmp_path):
+    """`hackkit new` renders and commits: it needs neither the client nor its settings (pydantic, 0.1 s)."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "hackkit", "new", "light", "--no-input", "-o", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0 and (tmp_path / "light" / "app.py").is_file(), result.stderr[-2000:]
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line}
+    assert not {name.split(".")[0] for name in imported} & set(HEAVY)
+    assert "hackkit.config" not in imported and "hackkit.llm.client" not in imported
+
+
 def test_version():
     result = hackkit("--version")
     assert result.returncode == 0 and result.stdout.startswith("hackkit, version ")

@@ -13,7 +13,19 @@ Importing this package imports no heavy library.
 
 from __future__ import annotations
 
-from hackkit.deploy.options import DeployOptions
-from hackkit.deploy.pipeline import TARGETS, Outcome, build, deploy
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hackkit.deploy.options import DeployOptions
+    from hackkit.deploy.pipeline import TARGETS, Outcome, build, deploy
 
 __all__ = ["TARGETS", "DeployOptions", "Outcome", "build", "deploy"]
+_HOMES = {"DeployOptions": "options", "TARGETS": "pipeline", "Outcome": "pipeline", "build": "pipeline"}
+
+
+def __getattr__(name: str) -> Any:
+    """The pipeline is imported on first use: ``hackkit new`` needs only ``files``, not the settings' 0.1 s."""
+    if name in __all__:
+        return getattr(importlib.import_module(f"hackkit.deploy.{_HOMES.get(name, 'pipeline')}"), name)
+    raise AttributeError(f"module 'hackkit.deploy' has no attribute {name!r}")

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from hackkit import __version__
-from hackkit.llm.keys import GATEWAY_URL, key_variable
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 DEFAULT_TORCH = "2.13.0"
@@ -48,6 +47,8 @@ class AppSpec:
     @property
     def secret_variables(self) -> list[str]:
         """The variables that hold this provider's key (and, for a gateway, its URL)."""
+        from hackkit.llm.keys import GATEWAY_URL, key_variable  # hackkit.llm loads the settings: 0.1 s in `new`
+
         if self.provider == "gateway":
             return [GATEWAY_URL, "HACKKIT_GATEWAY_KEY"]
         variable = key_variable(self.provider)

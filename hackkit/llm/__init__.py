@@ -11,15 +11,17 @@ use; :func:`configure` replaces it (``configure(llm__model="fake/echo")``).
 
 from __future__ import annotations
 
+import importlib
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hackkit.llm.client import Client
-from hackkit.llm.prompts import Prompt, RenderedPrompt, load_prompt
-from hackkit.llm.registry import Provider, register_provider
-from hackkit.llm.streams import AsyncChatStream, ChatStream
-from hackkit.llm.tools import function_schema
-from hackkit.llm.types import ChatChunk, ChatRequest, ChatResponse, EmbedResponse, Message, ToolCall, Usage
+if TYPE_CHECKING:
+    from hackkit.llm.client import Client
+    from hackkit.llm.prompts import Prompt, RenderedPrompt, load_prompt
+    from hackkit.llm.registry import Provider, register_provider
+    from hackkit.llm.streams import AsyncChatStream, ChatStream
+    from hackkit.llm.tools import function_schema
+    from hackkit.llm.types import ChatChunk, ChatRequest, ChatResponse, EmbedResponse, Message, ToolCall, Usage
 
 __all__ = [
     "AsyncChatStream",
@@ -48,6 +50,30 @@ __all__ = [
     "run_tools",
 ]
 
+_HOMES = {
+    "Client": "client",
+    "Prompt": "prompts",
+    "RenderedPrompt": "prompts",
+    "load_prompt": "prompts",
+    "Provider": "registry",
+    "register_provider": "registry",
+    "AsyncChatStream": "streams",
+    "ChatStream": "streams",
+    "function_schema": "tools",
+    **dict.fromkeys(
+        ["ChatChunk", "ChatRequest", "ChatResponse", "EmbedResponse", "Message", "ToolCall", "Usage"], "types"
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Names from the submodules, imported on first use: the client loads the settings (pydantic, 0.1 s),
+    which ``hackkit new`` and anything that needs only ``hackkit.llm.keys`` never pay."""
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"hackkit.llm.{_HOMES[name]}"), name)
+    raise AttributeError(f"module 'hackkit.llm' has no attribute {name!r}")
+
+
 _default: Client | None = None
 _lock = threading.Lock()
 
@@ -56,6 +82,8 @@ def default_client() -> Client:
     global _default
     with _lock:
         if _default is None:
+            from hackkit.llm.client import Client
+
             _default = Client()
         return _default
 
@@ -66,6 +94,8 @@ def configure(**overrides: Any) -> Client:
     with _lock:
         if _default is not None:
             _default.close()
+        from hackkit.llm.client import Client
+
         _default = Client(**overrides)
         return _default
 
@@ -92,5 +122,7 @@ def run_tools(messages: Any, functions: list[Any], model: str | None = None, **k
 
 def prompt(spec: str, **variables: Any) -> RenderedPrompt:
     """Load ``prompts/NAME.md`` (or ``NAME@VERSION``) and fill it in, ready for ``chat()``."""
+    from hackkit.llm.prompts import load_prompt
+
     settings = default_client().settings
     return load_prompt(spec, settings.resolve_path(settings.llm.prompts_dir)).render(**variables)

@@ -24,7 +24,7 @@ CORE_TESTS := tests/test_config.py tests/test_failures_and_router.py tests/test_
 	tests/test_router_invariants.py
 OTHER_PYTHONS ?= $(shell .ci/other-pythons)
 
-.PHONY: demo test test-pythons lint bench docs docs-serve docs-cli docs-ref screenshots clean
+.PHONY: demo test test-pythons lint bench docs docs-serve docs-cli docs-ref screenshots loss-curve clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,9 @@ bench: $(VENV)/.dev-installed  ## the speed targets, each beside a baseline meas
 
 screenshots: $(VENV)/.dev-installed  ## docs/images/gradio.png: the demo on sample documents, in Chromium
 	$(BIN)/python docs/screenshots.py
+
+loss-curve: $(VENV)/.dev-installed  ## docs/images/finetune-loss.svg: trains the template's sample recipe on the CPU, draws its losses
+	$(BIN)/python docs/loss_curve.py
 
 docs-cli: $(VENV)/.dev-installed  ## regenerate docs/cli.md from --help
 	$(BIN)/python docs/gen_cli.py > docs/cli.md

@@ -11,9 +11,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted((ROOT / "docs").glob("*.md"))
+RECIPES = sorted((ROOT / "recipes").rglob("*.md"))  # their shell blocks: tests/test_recipes.py
 EXAMPLES = [
-    pytest.param(block, id=f"{path.name}:{n}")
-    for path in DOCS
+    pytest.param(block, id=f"{path.relative_to(ROOT).as_posix()}:{n}")
+    for path in DOCS + RECIPES
     for n, block in enumerate(re.findall(r"```python\n(# runs offline\n.*?)```", path.read_text(), re.S))
 ]
 

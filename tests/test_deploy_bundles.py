@@ -349,3 +349,43 @@ def test_the_carried_wheel_is_rebuilt_when_the_checkout_changes_and_reused_when_
     assert first == versions._cached_wheel(checkout)
     module.write_text("VALUE = 22\n")
     assert versions._cached_wheel(checkout) != first
+
+
+def _adapter_project(parent: Path, base: str, model: str | None = None) -> Path:
+    """A Gradio project whose app model is an adapter folder (config only: nothing here loads it)."""
+    folder = make_project(parent, "gradio")
+    adapter = folder / "finetune" / "out"
+    (adapter / "checkpoint-2").mkdir(parents=True)
+    (adapter / "adapter_config.json").write_text(f'{{"base_model_name_or_path": "{base}", "peft_type": "LORA"}}')
+    (adapter / "adapter_model.safetensors").write_bytes(b"\0" * 64)
+    (adapter / "checkpoint-2" / "optimizer.pt").write_bytes(b"\0" * 64)
+    settings = folder / "hackkit.toml"
+    chosen = model or "local/finetune/out"
+    settings.write_text(re.sub(r"(?m)^model = .*$", f'model = "{chosen}"', settings.read_text(), count=1))
+    return folder
+
+
+def test_an_adapter_the_app_answers_with_travels_in_the_bundle_without_its_checkpoints(tmp_path: Path) -> None:
+    folder = _adapter_project(tmp_path, "mistralai/Mistral-7B-Instruct-v0.3")
+    bundle = build("spaces", DeployOptions(out=tmp_path / "bundle"), Project.find(folder))
+    shipped = sorted(p.relative_to(bundle.folder).as_posix() for p in (bundle.folder / "finetune").rglob("*"))
+    assert shipped == ["finetune/out", "finetune/out/adapter_config.json", "finetune/out/adapter_model.safetensors"]
+    assert "peft" in requirement_names((bundle.folder / "requirements.txt").read_text())
+    assert any("fine-tuned adapter finetune/out/" in note for note in bundle.notes)
+
+
+@pytest.mark.parametrize("where", ["absolute", "local base"])
+def test_an_adapter_no_host_could_load_stops_the_deploy_with_what_to_do(tmp_path: Path, where: str) -> None:
+    base = tmp_path / "my-base-model"
+    base.mkdir()
+    if where == "absolute":
+        (tmp_path / "p").mkdir()
+        adapter = tmp_path / "p" / "team-gradio" / "finetune" / "out"
+        folder = _adapter_project(tmp_path / "p", "mistralai/Mistral-7B-Instruct-v0.3", model=f"local/{adapter}")
+        expected, hint = "named by a path the host will not have", "local/finetune/out"
+    else:
+        folder = _adapter_project(tmp_path, str(base))
+        expected, hint = "a model folder on this machine only", "hackkit finetune merge"
+    with pytest.raises(BundleError, match=expected) as caught:
+        build("spaces", DeployOptions(out=tmp_path / "bundle"), Project.find(folder))
+    assert hint in caught.value.hint

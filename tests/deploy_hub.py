@@ -29,6 +29,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from hackkit.testing.wire import send_json
+
 PAID_SDKS = {"gradio", "docker", "streamlit"}
 
 
@@ -242,14 +244,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
     def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, payload, headers)
 
 
 def go_online(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -56,6 +56,20 @@ MISTRAL_FIELDS = {
 }
 
 
+def send_json(
+    handler: BaseHTTPRequestHandler, status: int, payload: Any, headers: dict[str, str] | None = None
+) -> None:
+    """One JSON reply with its length, from any ``http.server`` handler (the wire servers, the test Hub)."""
+    data = json.dumps(payload).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 @dataclass
 class Reply:
     """One scripted answer. Build with the class methods."""
@@ -283,14 +297,7 @@ class _Handler(BaseHTTPRequestHandler):
     # -- writing -------------------------------------------------------------------------
 
     def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, payload, headers)
 
     def _error(self, status: int, message: str, retry_after: float | None = None) -> None:
         kind = self.server_state.kind

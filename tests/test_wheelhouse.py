@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -226,6 +227,18 @@ def test_without_uv_another_os_stops_and_says_to_install_uv(project: Path, tmp_p
     result = run([*WITHOUT_UV, "wheelhouse", str(project), "-o", str(tmp_path / "wheels"), *other], project, PATH=path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "has no wheel for windows-x86_64" in result.stderr and "pip install uv" in result.stderr, result.stderr
+
+
+@pytest.mark.skipif(platform.system() != "Linux" or platform.machine() != "x86_64", reason="names this machine")
+def test_naming_this_machines_own_platform_resolves_as_pip_would_here_with_the_local_cpu_torch(
+    project: Path, tmp_path: Path
+) -> None:
+    """uv would take PyPI's CUDA torch 2.13.0 over the find-links' 2.13.0+cpu; pip takes the CPU one."""
+    here = ["--platform", "linux-x86_64", "--dry-run"]
+    resolved = run([*HACKKIT, "wheelhouse", str(project), "-o", str(tmp_path / "wheels"), *here], project)
+    assert resolved.returncode == 0, resolved.stdout + resolved.stderr
+    assert "resolved by pip" in resolved.stdout and "torch==2.13.0+cpu" in resolved.stdout, resolved.stdout
+    assert "missing" not in resolved.stdout
 
 
 def test_a_folder_without_requirements_says_what_to_run(tmp_path: Path) -> None:

@@ -41,9 +41,15 @@ def uv_binary() -> str | None:
 
 
 def resolver_for(target: Target) -> Resolver:
-    """pip for this machine (what pip would install here, sources allowed); uv, when installed, for any other."""
+    """uv, when installed, where markers read differently than here; pip (what pip would install) otherwise.
+
+    Not uv everywhere: asked for ``torch==2.13.0``, pip takes a local ``2.13.0+cpu`` wheel from its
+    find-links over PyPI's CUDA ``2.13.0``, and uv does not.
+    """
+    if target.has_this_machines_markers:
+        return PIP
     uv = uv_binary()
-    if uv is None or (target.platform is None and target.python is None):
+    if uv is None:
         return PIP
     return Resolver("uv", "the target's", partial(uv_compile, uv, pip_settings()))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +40,15 @@ def wheelhouse() -> None:
     "--platform", "platforms", multiple=True, type=click.Choice(PLATFORMS), help="Another platform; repeatable."
 )
 @click.option("--python", type=click.Choice(PYTHONS), help="The teams' Python [default: this one].")
-@click.option("--dry-run", is_flag=True, help="Resolve and report what is missing; download nothing.")
+@click.option("--dry-run", is_flag=True, help="Resolve and list the packages and what is missing; download nothing.")
 def build(project: Path, output: Path, platforms: tuple[str, ...], python: str | None, dry_run: bool) -> None:
     """Download every wheel PROJECT (a `hackkit new` folder; default: here) needs into OUTPUT.
 
     hackkit itself as a wheel, its extras, torch, the offline model and a build backend; by default
-    for this machine. What a platform cannot get (no wheel, or torch only as the CUDA build) is
-    named, in the output and in OUTPUT/README.md.
+    for this machine. Another platform or Python is resolved with uv (pip install uv), which reads
+    that platform's environment markers, from the indexes pip uses here (its pip.conf and PIP_*
+    variables, such as PIP_INDEX_URL). What a platform cannot get (no wheel, or torch only as the
+    CUDA build) is named, in the output and in OUTPUT/README.md.
     """
     from hackkit.wheelhouse import build as build_wheelhouse
 
@@ -56,6 +59,10 @@ def build(project: Path, output: Path, platforms: tuple[str, ...], python: str |
 def _show(built: Any) -> None:
     verb = "would download" if not built.downloaded else "downloaded"
     click.echo(f"{built.target.name}: {len(built.packages)} packages {verb} into {built.folder}")
+    click.echo(f"  resolved by {built.resolver}")
+    if not built.downloaded:
+        pins = ", ".join(package.pin for package in built.packages)
+        click.echo(textwrap.fill(pins, width=100, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False))
     for missing in built.missing:
         click.secho(f"  missing {missing.name}: {missing.reason}", fg="yellow")
 

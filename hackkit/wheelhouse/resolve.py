@@ -1,7 +1,10 @@
-"""What pip would install for a target, from its ``--dry-run --report``, and what it cannot get there.
+"""What a target would install, and what it cannot get there.
 
-pip resolves with this machine's own configuration (its indexes and find-links), so a wheel it
-finds here (such as a CPU torch in a local folder) is the one that lands in the wheelhouse.
+A resolver (pip's ``--dry-run --report`` here, or uv's ``pip compile`` in ``hackkit.wheelhouse.uv``)
+gives the packages, or names a requirement with no wheel for the target; ``resolve`` leaves such
+a requirement out, names it and tries again. Both resolve with this machine's pip configuration
+(its indexes and find-links), so a wheel found here (such as a CPU torch in a local folder) is
+the one that lands in the wheelhouse.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +50,28 @@ class Missing:
 class Resolution:
     packages: list[Package]
     missing: list[Missing]
+    resolver: str = "pip"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One run of a resolver: the packages, or its error and the package it found no wheel for."""
+
+    packages: list[Package] | None
+    error: str
+    no_wheel: str | None
+
+
+@dataclass(frozen=True)
+class Resolver:
+    """A resolver of requirements for a target (``run``), and whose environment markers it reads."""
+
+    tool: str
+    markers: str
+    run: Callable[[list[str], Target, Path, bool], Attempt]
+
+    def __str__(self) -> str:
+        return f"{self.tool}, with {self.markers} environment markers"
 
 
 def canonical(name: str) -> str:
@@ -57,10 +83,8 @@ def pip(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True)
 
 
-def dry_run(
-    requirements: list[str], target: Target, links: Path, *, deps: bool = True
-) -> subprocess.CompletedProcess[str]:
-    """pip's resolution of ``requirements`` for ``target``; the report is on stdout."""
+def pip_dry_run(requirements: list[str], target: Target, links: Path, deps: bool = True) -> Attempt:
+    """pip's resolution of ``requirements`` for ``target``, from its ``--report``."""
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "report.json"
         args = ["install", "--dry-run", "--ignore-installed", "--quiet", "--report", str(report)]
@@ -68,8 +92,13 @@ def dry_run(
         if target.platform or target.python:  # pip takes another platform's tags only for a --target folder
             args += ["--target", str(Path(scratch) / "target")]
         done = pip(*args)
-        done.stdout = report.read_text() if report.exists() else ""
-    return done
+        if done.returncode != 0 or not report.exists():
+            no_wheel = NO_WHEEL.search(done.stderr)
+            return Attempt(None, done.stderr, no_wheel.group(1) if no_wheel else None)
+        return Attempt(packages_in(report.read_text()), done.stderr, None)
+
+
+PIP = Resolver("pip", "this machine's", pip_dry_run)  # even with --platform: pip reads no target's markers
 
 
 def packages_in(report: str) -> list[Package]:
@@ -81,23 +110,25 @@ def packages_in(report: str) -> list[Package]:
     return found
 
 
-def resolve(requirements: list[str], target: Target, links: Path, *, deps: bool = True) -> Resolution:
-    """Resolve; a requirement with no wheel for the target is left out and named, then pip tries again."""
+def resolve(
+    requirements: list[str], target: Target, links: Path, *, deps: bool = True, resolver: Resolver = PIP
+) -> Resolution:
+    """Resolve; a requirement with no wheel for the target is left out and named, then the resolver tries again."""
     missing: list[Missing] = []
     wanted = list(requirements)
     while True:
-        done = dry_run(wanted, target, links, deps=deps)
-        if done.returncode == 0:
-            return without_cuda(Resolution(packages_in(done.stdout), missing), target)
-        match = NO_WHEEL.search(done.stderr)
-        if not match:
-            raise HackkitError(f"pip could not resolve the project for {target.name}:\n{done.stderr.strip()[-2000:]}")
-        name = canonical(match.group(1))
+        attempt = resolver.run(wanted, target, links, deps)
+        if attempt.packages is not None:
+            return without_cuda(Resolution(attempt.packages, missing, str(resolver)), target)
+        if attempt.no_wheel is None:
+            error = attempt.error.strip()[-2000:]
+            raise HackkitError(f"{resolver.tool} could not resolve the project for {target.name}:\n{error}")
+        name = canonical(attempt.no_wheel)
         kept = [line for line in wanted if canonical(re.split(r"[\s\[<>=!~;@]", line, maxsplit=1)[0]) != name]
         missing.append(Missing(name, f"no wheel for {target.name} on the indexes pip uses here"))
-        if kept == wanted:  # needed by another requirement: pip cannot resolve around it
+        if kept == wanted:  # needed by another requirement: no resolving around it
             raise HackkitError(
-                f"{name} has no wheel for {target.name}, and a requirement needs it.", hint=hint_for(name)
+                f"{name} has no wheel for {target.name}, and a requirement needs it.", hint=hint_for(name, resolver)
             )
         wanted = kept
 
@@ -112,12 +143,13 @@ def without_cuda(resolution: Resolution, target: Target) -> Resolution:
         f"only the CUDA build is on the indexes for {target.name} ({len(cuda)} CUDA packages left out): "
         f"put the CPU wheel from {CPU_TORCH} in the wheelhouse folder"
     )
-    return Resolution(kept, [*resolution.missing, Missing("torch", reason)])
+    return Resolution(kept, [*resolution.missing, Missing("torch", reason)], resolution.resolver)
 
 
-def hint_for(name: str) -> str:
-    if CUDA_PACKAGE.match(name):  # pip reads torch's markers as this machine's (Linux), not the target's
+def hint_for(name: str, resolver: Resolver) -> str:
+    if CUDA_PACKAGE.match(name) and resolver is PIP:  # pip read torch's markers as Linux's, not the target's
         return (
-            "torch's Linux CUDA packages were asked for: build this platform's wheelhouse on a machine of that platform"
+            "torch's Linux CUDA packages were asked for, as pip reads markers as this machine's: "
+            "pip install uv (or hackkit-llm[wheelhouse]), which resolves with the platform's own markers"
         )
     return "choose another platform or Python (--platform, --python), or drop the requirement that needs it"

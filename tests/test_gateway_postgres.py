@@ -142,7 +142,6 @@ def test_admit_and_settle_from_many_threads_never_overspend_and_log_every_answer
     after = store.find_key(key.id)
     assert after.spent_nano == sum(charges) <= after.budget_nano and after.reserved_nano == 0
     assert len(store.logs(limit=1000)) == len(charges) >= 20  # settled at half the worst case: more than 20 fit
-    assert after.budget_nano - after.spent_nano < WORST_CASE  # refused only once the worst case no longer fit
 
 
 def test_the_event_loops_no_wait_path_gives_up_on_a_locked_key_and_changes_nothing(store):

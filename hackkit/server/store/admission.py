@@ -10,8 +10,8 @@ concurrency. Settlement releases the reservation, charges what the call cost (ne
 reserved) and writes the log row in the same transaction.
 
 PostgreSQL's store runs the same checks (``decide``) on one lock-free read and reserves in one
-locked call that looks again first (``postgres.py``); when that look finds the room gone, the
-request is admitted here, in the transaction above.
+locked call that looks again first (``postgres_admission.py``); when that look finds the room
+gone, the request is admitted here, in the transaction above.
 
 A reservation whose request never settled (its worker was killed) expires after its ``ttl``, so a
 crash costs a team nothing for longer than that.

@@ -98,3 +98,32 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)  # workers that outlived their supervisor
+
+
+@contextmanager
+def postgres_databases() -> Any:
+    """One throwaway PostgreSQL server; yields ``new()``, which makes a fresh database on it and gives its URL.
+
+    Skips the test without PostgreSQL, except on CI, where .ci/run installs it.
+    """
+    import itertools
+
+    import psycopg
+    import pytest
+
+    from hackkit.testing.postgres import postgres_bin, temporary_postgres
+
+    if postgres_bin() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is missing: .ci/run installs it with apt-get install -y postgresql")
+        pytest.skip("PostgreSQL is not installed (apt-get install -y postgresql)")
+    numbers = itertools.count(1)
+    with temporary_postgres() as url:
+
+        def new() -> str:
+            name = f"test{next(numbers)}"
+            with psycopg.connect(url, autocommit=True) as admin:
+                admin.execute(f"CREATE DATABASE {name}")
+            return url.rsplit("/", 1)[0] + "/" + name
+
+        yield new

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from gateway_helpers import serve_gateway, write_config
+from gateway_helpers import postgres_databases, serve_gateway, write_config
 
-from hackkit.server.store import open_store
+from hackkit.server.store import AdmissionRequest, hash_key, open_store
 from hackkit.server.store.base import NANO, migrations
 from hackkit.server.store.sqlite import SQLITE
 
@@ -73,48 +73,53 @@ def folder(tmp_path) -> Path:
     return tmp_path / "gw"
 
 
-def test_a_budget_race_across_two_workers_never_overspends(folder):
-    with serve_gateway(folder, workers=2) as gateway:
+@pytest.fixture(scope="module")
+def new_postgres_database():
+    with postgres_databases() as new:
+        yield new
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request) -> str | None:
+    """The store's URL: None for the SQLite file in the gateway folder, or a fresh PostgreSQL database."""
+    return None if request.param == "sqlite" else request.getfixturevalue("new_postgres_database")()
+
+
+def test_a_budget_race_across_two_workers_never_overspends(folder, db):
+    with serve_gateway(folder, workers=2, db=db) as gateway:
         budget = 0.5  # about 38 answers at what they cost, but each is reserved at its worst case, 0.2
         record, secret = gateway.key_record(budget_usd=budget)
         responses = hammer(gateway.url, secret, 60)
         check_the_budget_held(gateway.store, record.id, budget, responses)
 
 
-def test_rpm_holds_exactly_across_two_workers(folder):
-    with serve_gateway(folder, workers=2) as gateway:
+def test_rpm_holds_exactly_across_two_workers(folder, db):
+    with serve_gateway(folder, workers=2, db=db) as gateway:
         secret = gateway.key(rpm=10)
         statuses = sorted(r.status_code for r in hammer(gateway.url, secret, 30))
         assert statuses == [200] * 10 + [429] * 20
 
 
-def test_two_gateways_on_one_postgresql_share_keys_budgets_and_limits(folder, tmp_path):
-    from hackkit.testing.postgres import postgres_bin, temporary_postgres
-
-    if postgres_bin() is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is missing: .ci/run installs it with apt-get install -y postgresql")
-        pytest.skip("PostgreSQL is not installed (apt-get install -y postgresql)")
-
-    with temporary_postgres() as url:
-        second = tmp_path / "gw2"
-        write_config(second, CONFIG)
-        with serve_gateway(folder, db=url) as one, serve_gateway(second, db=url) as two:
-            budget = 0.5
-            record, secret = one.key_record(budget_usd=budget)
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                halves = list(pool.map(lambda g: hammer(g.url, secret, 30, threads=8), (one, two)))
-            check_the_budget_held(one.store, record.id, budget, [r for half in halves for r in half])
-            limited = two.key(rpm=6)
-            statuses = [r.status_code for g in (one, two) for r in hammer(g.url, limited, 6, threads=6)]
-            assert sorted(statuses) == [200] * 6 + [429] * 6
-            rows = one.store.logs(limit=1000)
-            assert {r["team"] for r in rows} == {"Team A"} and len(rows) == 60 + 12
-            assert one.store.one("SHOW synchronous_commit")[0] == "off"  # as SQLite's WAL with synchronous=NORMAL
+def test_two_gateways_on_one_postgresql_share_keys_budgets_and_limits(folder, tmp_path, new_postgres_database):
+    url = new_postgres_database()
+    second = tmp_path / "gw2"
+    write_config(second, CONFIG)
+    with serve_gateway(folder, db=url) as one, serve_gateway(second, db=url) as two:
+        budget = 0.5
+        record, secret = one.key_record(budget_usd=budget)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            halves = list(pool.map(lambda g: hammer(g.url, secret, 30, threads=8), (one, two)))
+        check_the_budget_held(one.store, record.id, budget, [r for half in halves for r in half])
+        limited = two.key(rpm=6)
+        statuses = [r.status_code for g in (one, two) for r in hammer(g.url, limited, 6, threads=6)]
+        assert sorted(statuses) == [200] * 6 + [429] * 6
+        rows = one.store.logs(limit=1000)
+        assert {r["team"] for r in rows} == {"Team A"} and len(rows) == 60 + 12
+        assert one.store.one("SHOW synchronous_commit")[0] == "off"  # as SQLite's WAL with synchronous=NORMAL
 
 
-def test_kill_9_of_a_worker_loses_no_answered_request_and_a_restart_keeps_keys(folder):
-    with serve_gateway(folder, workers=2) as gateway:
+def test_kill_9_of_a_worker_loses_no_answered_request_and_a_restart_keeps_keys(folder, db):
+    with serve_gateway(folder, workers=2, db=db) as gateway:
         record, secret = gateway.key_record(budget_usd=100.0)
         answered: list[str] = []
         stop = threading.Event()
@@ -153,7 +158,7 @@ def test_kill_9_of_a_worker_loses_no_answered_request_and_a_restart_keeps_keys(f
         logged = {row["request_id"] for row in gateway.store.logs(limit=100_000)}
         assert answered and set(answered) <= logged  # every answer a client received is in the log
         spent = gateway.store.find_key(record.id).spent_nano
-    with serve_gateway(folder, workers=1) as restarted:
+    with serve_gateway(folder, workers=1, db=db) as restarted:
         response = httpx.post(
             restarted.url + "/v1/chat/completions", headers={"Authorization": f"Bearer {secret}"}, json=BODY
         )
@@ -169,8 +174,10 @@ def worker_pids(supervisor: int) -> list[int]:
 
 
 @pytest.mark.parametrize("upto", range(1, len(migrations(SQLITE)) + 1))
-def test_a_store_from_any_earlier_schema_upgrades_and_keeps_its_keys(tmp_path, upto):
-    old = open_store(str(tmp_path / "old.sqlite"), migrate=False)
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_store_from_any_earlier_schema_upgrades_keeps_its_keys_and_admits(tmp_path, upto, kind, request):
+    url = str(tmp_path / "old.sqlite") if kind == "sqlite" else request.getfixturevalue("new_postgres_database")()
+    old = open_store(url, migrate=False)
     old.migrate(upto=upto)
     with old.transaction():  # a key as the first schema wrote it: only its columns
         old.execute(
@@ -178,12 +185,15 @@ def test_a_store_from_any_earlier_schema_upgrades_and_keeps_its_keys(tmp_path, u
             "VALUES ('kold', 'h', 'hk-old', 'Early Team', 'active', 2000000000, 5, 1.0)"
         )
     old.close()
-    upgraded = open_store(str(tmp_path / "old.sqlite"))
+    upgraded = open_store(url)
     key = upgraded.find_key("kold")
     assert (key.team, key.budget_usd, key.spent_nano, key.contact) == ("Early Team", 2.0, 5, None)
     names = [r[0] for r in upgraded.execute("SELECT name FROM _migrations").fetchall()]
-    assert names == [name for name, _ in migrations(SQLITE)]
+    assert names == [name for name, _ in migrations(upgraded.dialect)]
     assert upgraded.migrate() == []  # nothing left to do
+    admission = upgraded.admit(AdmissionRequest("r1", "h", "echo", 100, 10, (1000.0, 1000.0), 60))
+    assert admission.reserved_nano == 110_000 and upgraded.find_key("kold").reserved_nano == 110_000
+    upgraded.close()
 
 
 def test_stores_opened_by_many_processes_at_once_migrate_once(tmp_path):
@@ -197,8 +207,6 @@ def test_stores_opened_by_many_processes_at_once_migrate_once(tmp_path):
 
 def test_the_event_loops_no_wait_path_gives_up_on_a_locked_store_and_changes_nothing(tmp_path):
     import sqlite3
-
-    from hackkit.server.store import AdmissionRequest, hash_key
 
     store = open_store(str(tmp_path / "gw.sqlite"))
     key, secret = store.create_key("Waiters", budget_usd=1.0)

@@ -9,13 +9,20 @@ every worker and every machine admits through that lock, budgets and limits hold
 concurrency. Settlement releases the reservation, charges what the call cost (never more than was
 reserved) and writes the log row in the same transaction.
 
+PostgreSQL's store runs the same checks (``decide``) on one lock-free read and reserves in one
+locked call that looks again first (``postgres_admission.py``); when that look finds the room
+gone, the request is admitted here, in the transaction above.
+
 A reservation whose request never settled (its worker was killed) expires after its ``ttl``, so a
 crash costs a team nothing for longer than that.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from hackkit.server.errors import ApiError, invalid_key
@@ -30,9 +37,35 @@ from hackkit.server.store.records import (
     key_from_row,
     usd,
 )
-from hackkit.server.store.sql import KEY_COLUMNS, LOG_COLUMNS, SQLBase
+from hackkit.server.store.sql import KEY_COLUMNS, LOG_COLUMNS, SQLBase, log_values
 
 LAPSED_SWEEP_EVERY = 500  # admissions between two sweeps of lapsed reservations
+# A key's state: its live reservations and its 60-second window ({key}: whose; then now, since).
+STATE = (
+    "SELECT (SELECT COALESCE(SUM(amount_nano), 0) FROM reservations WHERE key_id = {key} AND expires_at > ?) "
+    "AS reserved, w.n, w.tokens, w.oldest FROM (SELECT COUNT(*) AS n, COALESCE(SUM(tokens), 0) AS tokens, "
+    "MIN(at) AS oldest FROM rate_events WHERE key_id = {key} AND at > ?) w"
+)
+
+
+@dataclass
+class KeyState:
+    """What a key holds at one moment: live reservations and the last 60 seconds' requests and tokens."""
+
+    reserved_nano: int
+    requests: int
+    tokens: int
+    oldest: float | None
+
+
+@dataclass
+class Decision:
+    """What admission decided from a key and its state, before anything is written."""
+
+    admission: Admission
+    reserve_tokens: int
+    windowed: bool  # the key has rpm or tpm: the request goes into its window
+    budgeted: bool  # the key has a budget: the worst case is reserved
 
 
 class AdmissionMixin(SQLBase):
@@ -41,103 +74,44 @@ class AdmissionMixin(SQLBase):
         with self.transaction():
             if request.admin is not None:
                 self.lock_name(request.admin.id)
-            key = request.admin or self._locked_key(request.key_hash)
-            try:
-                return self._admit(key, request)
-            except ApiError as refusal:
-                refusal.key = key  # type: ignore[attr-defined]  # so the refusal is logged under its team
-                raise
-
-    def _admit(self, key: KeyRecord, request: AdmissionRequest) -> Admission:
-        """The checks and the reservation, inside admit's transaction."""
-        check_key(key, request)
-        reserve_nano, reserve_tokens = request.worst_case(key)
-        limits = Limits()
-        if key.rpm is not None or key.tpm is not None:  # a key without limits keeps no window: nothing to count
-            limits = self._check_windows(key, request, reserve_tokens)
-            self.execute(
-                "INSERT INTO rate_events VALUES (?, ?, ?, ?)", (request.request_id, key.id, request.now, reserve_tokens)
+            key = request.admin or _key_from(
+                self.one(f"SELECT {KEY_COLUMNS} FROM keys WHERE hash = ?{self.dialect.for_update}", (request.key_hash,))
             )
+            state = self._state(key, request)
+            with refusals_under(key):
+                decision = decide(key, request, state)
+            self._record(request, decision)
+            return decision.admission
+
+    def _state(self, key: KeyRecord, request: AdmissionRequest) -> KeyState:
+        """The locked key's state: what its limits and budget need, in one statement (or none)."""
+        if key.rpm is not None or key.tpm is not None:
+            return KeyState(*self.one(STATE.format(key="?"), (key.id, request.now, key.id, request.now - WINDOW_S)))
         if request.admin is None and key.budget_nano is not None:
-            self._check_budget(key, request, reserve_nano)
+            return KeyState(self._reserved(key.id, request.now), 0, 0, None)
+        return KeyState(0, 0, 0, None)
+
+    def _record(self, request: AdmissionRequest, decision: Decision) -> None:
+        """Count the request in its key's window and reserve its worst case (inside admission's transaction)."""
+        key = decision.admission.key
+        if decision.windowed:
+            self.execute("DELETE FROM rate_events WHERE key_id = ? AND at <= ?", (key.id, request.now - WINDOW_S))
+            self.execute(
+                "INSERT INTO rate_events VALUES (?, ?, ?, ?)",
+                (request.request_id, key.id, request.now, decision.reserve_tokens),
+            )
+        if decision.budgeted:
+            self._forget_lapsed(request.now)
             self.execute(
                 "INSERT INTO reservations VALUES (?, ?, ?, ?)",
-                (request.request_id, key.id, reserve_nano, request.now + request.ttl),
+                (request.request_id, key.id, decision.admission.reserved_nano, request.now + request.ttl),
             )
-        return Admission(key, limits, request.answer_cap(key), reserve_nano)
 
     def authenticate(self, key_hash: str, now: float | None = None) -> KeyRecord:
         """The active key with this hash (a read, for routes that admit nothing)."""
-        row = self.one(f"SELECT {KEY_COLUMNS} FROM keys WHERE hash = ?", (key_hash,))
-        if row is None:
-            raise invalid_key()
-        key = key_from_row(row)
+        key = _key_from(self.one(f"SELECT {KEY_COLUMNS} FROM keys WHERE hash = ?", (key_hash,)))
         check_key(key, AdmissionRequest("", key_hash, "", 0, None, None, 0, now=now or time.time()))
         return key
-
-    def _locked_key(self, key_hash: str) -> KeyRecord:
-        row = self.one(f"SELECT {KEY_COLUMNS} FROM keys WHERE hash = ?{self.dialect.for_update}", (key_hash,))
-        if row is None:
-            raise invalid_key()
-        return key_from_row(row)
-
-    def _check_windows(self, key: KeyRecord, request: AdmissionRequest, reserve_tokens: int) -> Limits:
-        since = request.now - WINDOW_S
-        self.execute("DELETE FROM rate_events WHERE key_id = ? AND at <= ?", (key.id, since))
-        count, tokens, oldest = self.one(
-            "SELECT COUNT(*), COALESCE(SUM(tokens), 0), MIN(at) FROM rate_events WHERE key_id = ? AND at > ?",
-            (key.id, since),
-        )
-        reset = (float(oldest) + WINDOW_S - request.now) if oldest is not None else WINDOW_S
-        if key.rpm is not None and count >= key.rpm:
-            raise ApiError(
-                429,
-                f"Rate limit reached: {key.rpm} requests per minute for this key.",
-                code="rate_limit_exceeded",
-                retry_after=reset,
-                hint="wait and retry; ask the organisers for a higher limit if you need one",
-            )
-        if key.tpm is not None and tokens + reserve_tokens > key.tpm:
-            raise ApiError(
-                429,
-                f"Rate limit reached: {key.tpm} tokens per minute for this key "
-                f"({int(tokens)} used, this request may use {reserve_tokens}).",
-                code="rate_limit_exceeded",
-                retry_after=reset,
-                hint="wait and retry, send shorter prompts, or set a lower max_tokens",
-            )
-        return Limits(
-            key.rpm,
-            None if key.rpm is None else key.rpm - count - 1,
-            key.tpm,
-            None if key.tpm is None else max(0, key.tpm - int(tokens) - reserve_tokens),
-            max(0.0, reset),
-        )
-
-    def _check_budget(self, key: KeyRecord, request: AdmissionRequest, reserve_nano: int) -> None:
-        if key.budget_nano is None:
-            return
-        if request.price is None and request.refuse_unpriced:
-            raise ApiError(
-                403,
-                f"The model {request.model!r} has no known price, and this key has a budget.",
-                code="model_unpriced",
-                param="model",
-                hint="the organisers can set input_price and output_price for it under [gateway.models]",
-            )
-        self._forget_lapsed(request.now)
-        reserved = self._reserved(key.id, request.now)
-        left = key.budget_nano - key.spent_nano - reserved
-        if reserve_nano > left:
-            held = f", {usd(reserved)} held by requests in flight" if reserved else ""
-            raise ApiError(
-                429,
-                f"This key's budget is spent: {usd(key.spent_nano)} of {usd(key.budget_nano)} used{held}; "
-                f"this request may cost up to {usd(reserve_nano)}.",
-                code="insufficient_quota",
-                type="insufficient_quota",
-                hint="ask the organisers for more budget, or set a lower max_tokens",
-            )
 
     def _forget_lapsed(self, now: float) -> None:
         """Now and then, drop reservations that lapsed (their worker died); they count for nothing already."""
@@ -168,7 +142,90 @@ class AdmissionMixin(SQLBase):
             self._insert_log(row)
 
     def _insert_log(self, row: dict[str, Any]) -> None:
-        values = [row.get(column, 0 if column in ("stream", "fallback") else None) for column in LOG_COLUMNS]
         self.execute(
-            f"INSERT INTO requests ({', '.join(LOG_COLUMNS)}) VALUES ({', '.join('?' * len(LOG_COLUMNS))})", values
+            f"INSERT INTO requests ({', '.join(LOG_COLUMNS)}) VALUES ({', '.join('?' * len(LOG_COLUMNS))})",
+            log_values(row),
+        )
+
+
+def _key_from(row: Sequence[Any] | None) -> KeyRecord:
+    if row is None:
+        raise invalid_key()
+    return key_from_row(row)
+
+
+def decide(key: KeyRecord, request: AdmissionRequest, state: KeyState) -> Decision:
+    """Every check, in order, on a key and its state; a refusal is raised as its ApiError."""
+    check_key(key, request)
+    reserve_nano, reserve_tokens = request.worst_case(key)
+    windowed = key.rpm is not None or key.tpm is not None  # a key without limits keeps no window
+    limits = check_windows(key, request, reserve_tokens, state) if windowed else Limits()
+    budgeted = request.admin is None and key.budget_nano is not None
+    if budgeted:
+        check_budget(key, request, reserve_nano, state.reserved_nano)
+    admission = Admission(key, limits, request.answer_cap(key), reserve_nano)
+    return Decision(admission, reserve_tokens, windowed, budgeted)
+
+
+@contextlib.contextmanager
+def refusals_under(key: KeyRecord) -> Iterator[None]:
+    """A refusal raised inside is marked with its key, so it is logged under its team."""
+    try:
+        yield
+    except ApiError as refusal:
+        refusal.key = key  # type: ignore[attr-defined]
+        raise
+
+
+def check_windows(key: KeyRecord, request: AdmissionRequest, reserve_tokens: int, state: KeyState) -> Limits:
+    """The key's limits once this request counts; 429 when its window has no room for it."""
+    count, tokens = state.requests, state.tokens
+    reset = (float(state.oldest) + WINDOW_S - request.now) if state.oldest is not None else WINDOW_S
+    if key.rpm is not None and count >= key.rpm:
+        raise ApiError(
+            429,
+            f"Rate limit reached: {key.rpm} requests per minute for this key.",
+            code="rate_limit_exceeded",
+            retry_after=reset,
+            hint="wait and retry; ask the organisers for a higher limit if you need one",
+        )
+    if key.tpm is not None and tokens + reserve_tokens > key.tpm:
+        raise ApiError(
+            429,
+            f"Rate limit reached: {key.tpm} tokens per minute for this key "
+            f"({int(tokens)} used, this request may use {reserve_tokens}).",
+            code="rate_limit_exceeded",
+            retry_after=reset,
+            hint="wait and retry, send shorter prompts, or set a lower max_tokens",
+        )
+    return Limits(
+        key.rpm,
+        None if key.rpm is None else key.rpm - count - 1,
+        key.tpm,
+        None if key.tpm is None else max(0, key.tpm - int(tokens) - reserve_tokens),
+        max(0.0, reset),
+    )
+
+
+def check_budget(key: KeyRecord, request: AdmissionRequest, reserve_nano: int, reserved: int) -> None:
+    """403 for an unpriced model when unpriced calls are refused; 429 when the worst case does not fit."""
+    assert key.budget_nano is not None
+    if request.price is None and request.refuse_unpriced:
+        raise ApiError(
+            403,
+            f"The model {request.model!r} has no known price, and this key has a budget.",
+            code="model_unpriced",
+            param="model",
+            hint="the organisers can set input_price and output_price for it under [gateway.models]",
+        )
+    left = key.budget_nano - key.spent_nano - reserved
+    if reserve_nano > left:
+        held = f", {usd(reserved)} held by requests in flight" if reserved else ""
+        raise ApiError(
+            429,
+            f"This key's budget is spent: {usd(key.spent_nano)} of {usd(key.budget_nano)} used{held}; "
+            f"this request may cost up to {usd(reserve_nano)}.",
+            code="insufficient_quota",
+            type="insufficient_quota",
+            hint="ask the organisers for more budget, or set a lower max_tokens",
         )

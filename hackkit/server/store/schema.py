@@ -4,6 +4,50 @@ from __future__ import annotations
 
 from hackkit.server.store.sql import Dialect
 
+# PostgreSQL's admission in one call (see ``postgres.py``): the key's settings as one value, so a
+# decision taken from a read can be checked against the row it locks, and the locked check-and-
+# reserve itself. Each statement inside a PL/pgSQL function takes its own snapshot (READ
+# COMMITTED), so the sums after the lock see every reservation committed before it was granted.
+POSTGRES_ADMIT = [
+    """CREATE FUNCTION hackkit_key_settings(k keys) RETURNS TEXT LANGUAGE sql STABLE AS $$
+        SELECT md5(ROW(k.status, k.models, k.expires_at, k.budget_nano, k.rpm, k.tpm, k.max_tokens)::text) $$""",
+    """CREATE FUNCTION hackkit_admit(
+        p_key TEXT, p_settings TEXT, p_request TEXT, p_now DOUBLE PRECISION, p_since DOUBLE PRECISION,
+        p_tokens BIGINT, p_amount BIGINT, p_expires DOUBLE PRECISION, p_windowed BOOLEAN, p_budgeted BOOLEAN
+    ) RETURNS BOOLEAN LANGUAGE plpgsql AS $$
+    DECLARE
+        k keys;
+        requests BIGINT;
+        used BIGINT;
+        held BIGINT;
+    BEGIN
+        SELECT * INTO k FROM keys WHERE id = p_key FOR UPDATE;
+        IF NOT FOUND OR hackkit_key_settings(k) <> p_settings THEN
+            RETURN FALSE;  -- the key changed since it was read: admit under the lock instead
+        END IF;
+        IF p_windowed THEN
+            SELECT COUNT(*), COALESCE(SUM(tokens), 0) INTO requests, used
+                FROM rate_events WHERE key_id = p_key AND at > p_since;
+            IF requests >= k.rpm OR used + p_tokens > k.tpm THEN
+                RETURN FALSE;
+            END IF;
+        END IF;
+        IF p_budgeted THEN
+            SELECT COALESCE(SUM(amount_nano), 0) INTO held
+                FROM reservations WHERE key_id = p_key AND expires_at > p_now;
+            IF p_amount > k.budget_nano - k.spent_nano - held THEN
+                RETURN FALSE;
+            END IF;
+            INSERT INTO reservations VALUES (p_request, p_key, p_amount, p_expires);
+        END IF;
+        IF p_windowed THEN
+            DELETE FROM rate_events WHERE key_id = p_key AND at <= p_since;
+            INSERT INTO rate_events VALUES (p_request, p_key, p_now, p_tokens);
+        END IF;
+        RETURN TRUE;
+    END $$""",
+]
+
 
 def migrations(d: Dialect) -> list[tuple[str, list[str]]]:
     """Append-only: a new schema change is a new entry at the end, never an edit."""
@@ -60,4 +104,5 @@ def migrations(d: Dialect) -> list[tuple[str, list[str]]]:
                 "CREATE INDEX feedback_request ON feedback (request_id)",
             ],
         ),
+        ("004_postgres_admission", POSTGRES_ADMIT if d.name == "postgresql" else []),
     ]

@@ -40,6 +40,11 @@ KEY_COLUMNS = (
 )
 
 
+def log_values(row: dict[str, Any]) -> list[Any]:
+    """A request log row's values, in ``LOG_COLUMNS`` order (a flag left out is 0, anything else NULL)."""
+    return [row.get(column, 0 if column in ("stream", "fallback") else None) for column in LOG_COLUMNS]
+
+
 @dataclass(frozen=True)
 class Dialect:
     name: str

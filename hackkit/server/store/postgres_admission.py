@@ -1,0 +1,81 @@
+"""PostgreSQL's request path: admission in two statements, settlement in one.
+
+A request costs three statements, each its own transaction (it was two transactions of five
+statements each, ten round trips, most of the time and CPU PostgreSQL added to a request):
+
+1. admission's read: the key, its settings' fingerprint and its state (live reservations, the
+   60-second window) in one snapshot; the checks (``decide``, shared with SQLite) run on it, so
+   a refusal from it is exact;
+2. ``hackkit_admit`` (migration 004): under the key's row lock, a fresh look at the window and
+   the budget, then the reservation. When the key's settings changed or the room went since the
+   read, it reserves nothing and the request is admitted again the common way, under the lock
+   from the start (``AdmissionMixin.admit``), which decides afresh;
+3. settlement, one statement (data-modifying CTEs): release the reservation, charge what the call
+   cost (at most what was reserved), count its tokens, write its log row.
+
+The gateway calls these from the store's threads, as before: an async connection on the event
+loop was measured too, and served fewer requests a second at concurrency 32, with more CPU in
+PostgreSQL (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hackkit.server.errors import invalid_key
+from hackkit.server.store.admission import STATE, AdmissionMixin, Decision, KeyState, decide, refusals_under
+from hackkit.server.store.records import WINDOW_S, Admission, AdmissionRequest, Settlement, key_from_row
+from hackkit.server.store.sql import KEY_COLUMNS, LOG_COLUMNS, log_values
+
+# Admission's read: the key, its settings' fingerprint and its state, in one snapshot (now, since, hash).
+READ = (
+    f"SELECT {KEY_COLUMNS}, hackkit_key_settings(k), s.* FROM keys k "
+    f"CROSS JOIN LATERAL ({STATE.format(key='k.id')}) s WHERE k.hash = ?"
+)
+ADMIT = "SELECT hackkit_admit(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+# Settlement in one statement: the data-modifying CTEs run once each, on one snapshot, in one
+# transaction; the charge is computed once, from the reservation the same statement deletes, and
+# the key's UPDATE waits for its row lock and adds to its latest spend, as any UPDATE does.
+SETTLE = f"""WITH released AS (DELETE FROM reservations WHERE request_id = ? RETURNING amount_nano),
+    charge AS (SELECT LEAST(?::BIGINT, COALESCE((SELECT amount_nano FROM released), ?::BIGINT)) AS nano),
+    spent AS (UPDATE keys SET spent_nano = spent_nano + (SELECT nano FROM charge)
+              WHERE id = ? AND (SELECT nano FROM charge) > 0),
+    counted AS (UPDATE rate_events SET tokens = ? WHERE request_id = ? AND ?::BOOLEAN)
+INSERT INTO requests ({", ".join(LOG_COLUMNS)})
+VALUES ({", ".join("(SELECT nano FROM charge)" if c == "cost_nano" else "?" for c in LOG_COLUMNS)})
+RETURNING cost_nano"""
+
+
+class PostgresAdmission(AdmissionMixin):
+    """Admission and settlement for ``PostgresStore`` (which gives the connection)."""
+
+    def admit(self, request: AdmissionRequest) -> Admission:
+        """Check the key, its limits and its budget, and reserve the worst case (see the module's docstring)."""
+        if request.admin is not None:
+            return super().admit(request)  # the admin key has no row to read: its advisory lock is the common way's
+        row = self.one(READ, (request.now, request.now - WINDOW_S, request.key_hash))
+        if row is None:
+            raise invalid_key()
+        key, settings, state = key_from_row(row[:-5]), row[-5], KeyState(*row[-4:])
+        with refusals_under(key):
+            decision = decide(key, request, state)
+        if not (decision.windowed or decision.budgeted):
+            return decision.admission  # nothing to count or to reserve
+        if decision.budgeted:
+            self._forget_lapsed(request.now)
+        reserved = self.one(ADMIT, _admit_args(settings, request, decision))[0]
+        return decision.admission if reserved else super().admit(request)
+
+    def settle(self, settlement: Settlement) -> int:
+        """Release, charge (capped at what was reserved), count and log, in one statement."""
+        log = dict(zip(LOG_COLUMNS, log_values(settlement.log), strict=True))
+        del log["cost_nano"]  # the statement's own charge
+        head = (settlement.request_id, settlement.cost_nano, settlement.cost_nano, settlement.key_id)
+        counted = (settlement.tokens, settlement.request_id, settlement.windowed)
+        return int(self.one(SETTLE, (*head, *counted, *log.values()))[0])
+
+
+def _admit_args(settings: str, request: AdmissionRequest, decision: Decision) -> list[Any]:
+    admission, since = decision.admission, request.now - WINDOW_S
+    args = [admission.key.id, settings, request.request_id, request.now, since, decision.reserve_tokens]
+    return [*args, admission.reserved_nano, request.now + request.ttl, decision.windowed, decision.budgeted]

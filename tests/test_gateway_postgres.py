@@ -1,0 +1,162 @@
+"""The PostgreSQL store's hot path: admission as a read and one locked check-and-reserve, settlement as one statement.
+
+Each test runs against a real PostgreSQL server (a fresh database each) and races real
+connections: another transaction holds the key's row while an admission decided on an older
+read waits for it, so what the lock-free read could not see must still stop the reservation.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+import pytest
+from gateway_helpers import postgres_databases
+
+from hackkit.server.errors import ApiError
+from hackkit.server.store import AdmissionRequest, Settlement, hash_key, open_store
+
+PRICE = (1000.0, 1000.0)  # nano-dollars per token either way
+WORST_CASE = 110_000  # 100 input bytes and a 10-token answer at PRICE
+
+
+@pytest.fixture(scope="module")
+def new_database():
+    with postgres_databases() as new:
+        yield new
+
+
+@pytest.fixture
+def store(new_database):
+    url = new_database()
+    opened = open_store(url)
+    yield opened
+    opened.close()
+
+
+def ask(secret: str, request_id: str) -> AdmissionRequest:
+    return AdmissionRequest(request_id, hash_key(secret), "echo", 100, 10, PRICE, 60)
+
+
+def admitted_or_code(store, request: AdmissionRequest) -> str:
+    try:
+        store.admit(request)
+    except ApiError as refusal:
+        return refusal.code or str(refusal.status)
+    return "admitted"
+
+
+def wait_until_blocked_on_a_lock(url: str) -> None:
+    """Until some backend waits for a lock (the admission's ``FOR UPDATE`` behind the open transaction)."""
+    with psycopg.connect(url, autocommit=True) as watcher:
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'").fetchone()[0]:
+                return
+            time.sleep(0.01)
+    raise AssertionError("the admission never waited for the key's lock")
+
+
+def race_behind(store, other_transaction: str, args: tuple, request: AdmissionRequest) -> str:
+    """Admit ``request`` while another connection's transaction holds the key's row, then let that commit."""
+    outcome: list[str] = []
+    with psycopg.connect(store.url) as other:
+        other.execute(other_transaction, args)  # psycopg opens the transaction; the key's row stays locked
+        thread = threading.Thread(target=lambda: outcome.append(admitted_or_code(store, request)))
+        thread.start()
+        wait_until_blocked_on_a_lock(store.url)
+        other.commit()
+    thread.join(10)
+    return outcome[0]
+
+
+def test_a_reservation_committed_while_admission_waited_for_the_lock_is_counted(store):
+    key, secret = store.create_key("Racers", budget_usd=2 * WORST_CASE / 1e9)  # room for two worst cases
+    store.admit(ask(secret, "r1"))  # one left
+    take_the_last = (
+        "WITH locked AS (SELECT id FROM keys WHERE id = %s FOR UPDATE) "
+        "INSERT INTO reservations SELECT 'elsewhere', id, %s, %s FROM locked"
+    )
+    outcome = race_behind(store, take_the_last, (key.id, WORST_CASE, time.time() + 60), ask(secret, "r2"))
+    assert outcome == "insufficient_quota"  # its read saw room; the lock's fresh look did not
+    assert store.find_key(key.id).reserved_nano == 2 * WORST_CASE  # r1 and the other machine's, never r2
+
+
+def test_a_key_revoked_while_admission_waited_for_the_lock_admits_nothing(store):
+    key, secret = store.create_key("Revoked", budget_usd=1.0)
+    revoke = "UPDATE keys SET status = 'revoked' WHERE id = %s"
+    assert race_behind(store, revoke, (key.id,), ask(secret, "r1")) == "invalid_api_key"
+    assert store.find_key(key.id).reserved_nano == 0
+
+
+def test_concurrent_admissions_reserve_exactly_what_the_budget_and_the_rpm_hold(store):
+    _, budgeted = store.create_key("Budget", budget_usd=7 * WORST_CASE / 1e9)
+    _, limited = store.create_key("Rpm", rpm=5)
+    start = threading.Barrier(8)
+
+    def attempt(number: int) -> tuple[str, str]:
+        if number < 8:
+            start.wait()
+        secret = budgeted if number % 2 else limited
+        return secret, admitted_or_code(store, ask(secret, f"r{number}"))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:  # eight threads: eight connections
+        outcomes = list(pool.map(attempt, range(64)))
+    assert sorted(o for s, o in outcomes if s == budgeted) == ["admitted"] * 7 + ["insufficient_quota"] * 25
+    assert sorted(o for s, o in outcomes if s == limited) == ["admitted"] * 5 + ["rate_limit_exceeded"] * 27
+
+
+def test_settlement_charges_at_most_the_reservation_counts_the_tokens_and_logs_once(store):
+    key, secret = store.create_key("Settlers", budget_usd=1.0, rpm=100)
+    admission = store.admit(ask(secret, "r1"))
+    row = {"request_id": "r1", "ts": time.time(), "team": "Settlers", "key_id": key.id, "route": "chat"}
+    row |= {"status": "ok", "http_status": 200, "input_tokens": 30, "output_tokens": 9}
+    charged = store.settle(Settlement("r1", key.id, admission.reserved_nano + 5, 39, row))
+    assert charged == admission.reserved_nano  # never more than was reserved
+    after = store.find_key(key.id)
+    assert (after.spent_nano, after.reserved_nano) == (charged, 0)
+    assert [(r["request_id"], r["cost_nano"]) for r in store.logs(limit=10)] == [("r1", charged)]
+    assert store.one("SELECT tokens FROM rate_events WHERE request_id = 'r1'")[0] == 39
+    unreserved = {**row, "request_id": "r2"}  # a request with no reservation is charged what it cost
+    assert store.settle(Settlement("r2", key.id, 1234, 5, unreserved, windowed=False)) == 1234
+    assert store.find_key(key.id).spent_nano == charged + 1234
+
+
+def test_admit_and_settle_from_many_threads_never_overspend_and_log_every_answer(store):
+    key, secret = store.create_key("Busy", budget_usd=20 * WORST_CASE / 1e9, rpm=1000)
+
+    def request(number: int) -> int:
+        request_id = f"r{number}"
+        try:
+            store.admit(ask(secret, request_id))
+        except ApiError:
+            return 0
+        row = {"request_id": request_id, "ts": time.time(), "team": "Busy", "key_id": key.id, "route": "chat"}
+        row |= {"status": "ok", "http_status": 200}
+        return store.settle(Settlement(request_id, key.id, WORST_CASE // 2, 60, row))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        charges = [c for c in pool.map(request, range(120)) if c]
+    after = store.find_key(key.id)
+    assert after.spent_nano == sum(charges) <= after.budget_nano and after.reserved_nano == 0
+    assert len(store.logs(limit=1000)) == len(charges) >= 20  # settled at half the worst case: more than 20 fit
+
+
+def test_the_event_loops_no_wait_path_gives_up_on_a_locked_key_and_changes_nothing(store):
+    key, secret = store.create_key("Waiters", budget_usd=1.0)
+    admitted = store.admit(ask(secret, "r0"))
+    row = {"request_id": "r0", "ts": time.time(), "team": "Waiters", "key_id": key.id, "route": "chat"}
+    row |= {"status": "ok", "http_status": 200}
+    with psycopg.connect(store.url) as other:
+        other.execute("SELECT 1 FROM keys WHERE id = %s FOR UPDATE", (key.id,))  # another worker's transaction
+        assert store.run_without_waiting(store.admit, ask(secret, "r1")) == (False, None)
+        settlement = Settlement("r0", key.id, admitted.reserved_nano, 9, row)
+        assert store.run_without_waiting(store.settle, settlement) == (False, None)
+        assert store.find_key(key.id).reserved_nano == admitted.reserved_nano  # r1 reserved nothing, r0 still held
+        assert store.logs(limit=10) == []
+    assert store.one("SHOW lock_timeout")[0] == "0"  # the thread's usual connection still waits
+    assert store.run_without_waiting(store.settle, settlement) == (True, admitted.reserved_nano)
+    done, admission = store.run_without_waiting(store.admit, ask(secret, "r1"))
+    assert done and store.find_key(key.id).reserved_nano == admission.reserved_nano

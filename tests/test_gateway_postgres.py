@@ -142,21 +142,3 @@ def test_admit_and_settle_from_many_threads_never_overspend_and_log_every_answer
     after = store.find_key(key.id)
     assert after.spent_nano == sum(charges) <= after.budget_nano and after.reserved_nano == 0
     assert len(store.logs(limit=1000)) == len(charges) >= 20  # settled at half the worst case: more than 20 fit
-
-
-def test_the_event_loops_no_wait_path_gives_up_on_a_locked_key_and_changes_nothing(store):
-    key, secret = store.create_key("Waiters", budget_usd=1.0)
-    admitted = store.admit(ask(secret, "r0"))
-    row = {"request_id": "r0", "ts": time.time(), "team": "Waiters", "key_id": key.id, "route": "chat"}
-    row |= {"status": "ok", "http_status": 200}
-    with psycopg.connect(store.url) as other:
-        other.execute("SELECT 1 FROM keys WHERE id = %s FOR UPDATE", (key.id,))  # another worker's transaction
-        assert store.run_without_waiting(store.admit, ask(secret, "r1")) == (False, None)
-        settlement = Settlement("r0", key.id, admitted.reserved_nano, 9, row)
-        assert store.run_without_waiting(store.settle, settlement) == (False, None)
-        assert store.find_key(key.id).reserved_nano == admitted.reserved_nano  # r1 reserved nothing, r0 still held
-        assert store.logs(limit=10) == []
-    assert store.one("SHOW lock_timeout")[0] == "0"  # the thread's usual connection still waits
-    assert store.run_without_waiting(store.settle, settlement) == (True, admitted.reserved_nano)
-    done, admission = store.run_without_waiting(store.admit, ask(secret, "r1"))
-    assert done and store.find_key(key.id).reserved_nano == admission.reserved_nano

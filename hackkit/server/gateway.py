@@ -1,11 +1,10 @@
 """The request path: auth -> policies -> limits and budget reservation -> the Router -> settle and log.
 
-Calls to the store run in the store's own threads, so a slow disk or a busy database delays one
-request, not all of them; only admission and settlement run on the event loop first, on a
-connection that gives up at once on a lock another worker holds (``Gateway.hot``). The router is
-the client library's: the gateway asks its own :class:`~hackkit.llm.Client` (no ledger of its
-own: the gateway's log is the store) for each exposed name, so fallbacks, deployments and retries
-behave exactly as in a team's app, over aiohttp.
+Every call to the store runs in the store's own threads, never on the event loop, so a slow disk
+or a busy database delays one request, not all of them. The router is the client library's: the
+gateway asks its own :class:`~hackkit.llm.Client` (no ledger of its own: the gateway's log is the
+store) for each exposed name, so fallbacks, deployments and retries behave exactly as in a
+team's app, over aiohttp.
 """
 
 from __future__ import annotations
@@ -121,30 +120,19 @@ class Gateway:
         self.admin = KeyRecord("admin", "(admin)", "admin", "active", rpm=self.config.admin_rpm)
         self.admin.max_tokens = self.config.keys.max_tokens
         self._db = ThreadPoolExecutor(max_workers=db_threads, thread_name_prefix="hackkit-gateway-db")
-        self._in_threads = 0  # request-path store calls in the threads now
 
     async def db(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a store call in the store's threads."""
         return await asyncio.get_running_loop().run_in_executor(self._db, fn, *args)
 
     async def hot(self, fn: Callable[..., T], *args: Any) -> T:
-        """A store call on the request path: on the loop when the store's lock is free, else in its threads.
-
-        SQLite's calls are in-process and take a fraction of a millisecond: always on the loop
-        first. PostgreSQL's wait for the network, so only while no other call of this worker is in
-        the threads (a worker with requests queueing overlaps them there); docs/benchmarks.md has
-        the paired runs against always in the threads.
-        """
+        """A store call on the request path: on the loop when SQLite's lock is free, else in the store's threads."""
         inline = getattr(self.store, "run_without_waiting", None)
-        if inline is not None and (self.store.dialect.name == "sqlite" or self._in_threads == 0):
+        if inline is not None:
             done, result = inline(fn, *args)
             if done:
                 return result  # type: ignore[no-any-return]
-        self._in_threads += 1
-        try:
-            return await self.db(fn, *args)
-        finally:
-            self._in_threads -= 1
+        return await self.db(fn, *args)
 
     async def aclose(self) -> None:
         await self.client.aclose()

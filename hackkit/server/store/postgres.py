@@ -17,8 +17,7 @@ that sets ``synchronous_commit`` itself (``?options=-c%20synchronous_commit%3Don
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from hackkit.errors import ConfigError, MissingDependencyError
 from hackkit.server.store.base import Dialect, SQLStore
@@ -34,8 +33,6 @@ POSTGRES = Dialect(
     big="BIGINT",
 )
 MIGRATION_LOCK = 7_2_0_1_1  # any constant: the advisory lock every migrating gateway waits on
-NO_WAIT_LOCK_MS = 1  # run_without_waiting gives up on a lock held this long (PostgreSQL counts in ms)
-T = TypeVar("T")
 
 
 class PostgresStore(PostgresAdmission, SQLStore):
@@ -64,30 +61,6 @@ class PostgresStore(PostgresAdmission, SQLStore):
             db.execute("SET synchronous_commit = off")
         self._connections.append(db)
         return db
-
-    def run_without_waiting(self, fn: Callable[..., T], *args: Any) -> tuple[bool, T | None]:
-        """``(True, fn(*args))`` on a connection that gives up on a row lock after NO_WAIT_LOCK_MS;
-        ``(False, None)`` when it gave up (nothing was written: run it again where waiting is allowed).
-
-        The gateway's event loop calls admission and settlement this way when no other store call
-        of its worker is in the store's threads: three short statements cost less on the loop than
-        two hand-offs to a thread (see ``hackkit.server.gateway``). The loop's thread keeps a second
-        connection for this; the thread's usual one waits for locks as long as it takes.
-        """
-        import psycopg
-
-        waiting = getattr(self._local, "db", None)
-        no_wait = getattr(self._local, "no_wait_db", None)
-        if no_wait is None:
-            no_wait = self._local.no_wait_db = self.connect()
-            no_wait.execute(f"SET lock_timeout = '{NO_WAIT_LOCK_MS}ms'")
-        self._local.db = no_wait
-        try:
-            return True, fn(*args)
-        except psycopg.errors.LockNotAvailable:
-            return False, None  # the statement (or admission's transaction) was rolled back
-        finally:
-            self._local.db = waiting
 
     def close(self) -> None:
         for db in self._connections:

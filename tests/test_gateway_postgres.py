@@ -142,3 +142,41 @@ def test_admit_and_settle_from_many_threads_never_overspend_and_log_every_answer
     after = store.find_key(key.id)
     assert after.spent_nano == sum(charges) <= after.budget_nano and after.reserved_nano == 0
     assert len(store.logs(limit=1000)) == len(charges) >= 20  # settled at half the worst case: more than 20 fit
+
+
+def test_a_long_stream_settles_while_another_request_of_its_key_is_admitted(store):
+    """Settlement waits for the key's row before it touches the request's own rows, as admission does.
+
+    Admission prunes the key's rate events older than the window under the key's lock; a stream
+    that started over 60 s ago settles its own event. Locking that event first deadlocked, and the
+    settlement was the side rolled back: no charge, no log row, the reservation held until its TTL.
+    """
+    key, secret = store.create_key("Streamers", budget_usd=1.0, rpm=100)
+    started = time.time()
+    first = AdmissionRequest("r1", hash_key(secret), "echo", 100, 10, PRICE, 600, now=started - 70)
+    admitted = store.admit(first)  # a stream that began 70 s ago
+    row = {"request_id": "r1", "ts": started, "team": "Streamers", "key_id": key.id, "route": "chat"}
+    row |= {"status": "ok", "http_status": 200}
+    outcome: list[object] = []
+
+    def settle() -> None:
+        try:
+            outcome.append(store.settle(Settlement("r1", key.id, 5_000, 20, row)))
+        except Exception as exc:  # what the stream's end would raise
+            outcome.append(exc)
+
+    with psycopg.connect(store.url) as other:
+        other.execute("SELECT id FROM keys WHERE id = %s FOR UPDATE", (key.id,))  # another admission's lock
+        thread = threading.Thread(target=settle)
+        thread.start()
+        wait_until_blocked_on_a_lock(store.url)
+        settings = other.execute("SELECT hackkit_key_settings(k) FROM keys k WHERE id = %s", (key.id,)).fetchone()[0]
+        args = (key.id, settings, "r2", started, started - 60, 10, WORST_CASE, started + 600, True, True)
+        assert other.execute("SELECT hackkit_admit(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", args).fetchone()[0]
+        other.commit()  # the admission prunes r1's old event and reserves r2
+    thread.join(10)
+    assert outcome == [5_000], outcome  # on the old statement: DeadlockDetected
+    after = store.find_key(key.id)
+    assert after.spent_nano == 5_000 and after.reserved_nano == WORST_CASE  # r1 charged and released, r2 held
+    assert [log["request_id"] for log in store.logs(limit=10)] == ["r1"]
+    assert admitted.reserved_nano == WORST_CASE

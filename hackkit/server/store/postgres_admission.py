@@ -35,12 +35,17 @@ READ = (
 ADMIT = "SELECT hackkit_admit(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 # Settlement in one statement: the data-modifying CTEs run once each, on one snapshot, in one
 # transaction; the charge is computed once, from the reservation the same statement deletes, and
-# the key's UPDATE waits for its row lock and adds to its latest spend, as any UPDATE does.
-SETTLE = f"""WITH released AS (DELETE FROM reservations WHERE request_id = ? RETURNING amount_nano),
+# the key's UPDATE adds to its latest spend, as any UPDATE does. The key's row is locked first
+# (``locked``, which the other CTEs wait on), in the order admission takes its locks: key, then
+# the key's reservations and rate events. Locking the request's own rows first deadlocked with an
+# admission of the same key that prunes old rate events under the key's lock (a stream over 60 s).
+SETTLE = f"""WITH locked AS (SELECT count(*) AS n FROM (SELECT 1 FROM keys WHERE id = ? FOR UPDATE) k),
+    released AS (DELETE FROM reservations WHERE request_id = ? AND (SELECT n FROM locked) >= 0
+                 RETURNING amount_nano),
     charge AS (SELECT LEAST(?::BIGINT, COALESCE((SELECT amount_nano FROM released), ?::BIGINT)) AS nano),
     spent AS (UPDATE keys SET spent_nano = spent_nano + (SELECT nano FROM charge)
               WHERE id = ? AND (SELECT nano FROM charge) > 0),
-    counted AS (UPDATE rate_events SET tokens = ? WHERE request_id = ? AND ?::BOOLEAN)
+    counted AS (UPDATE rate_events SET tokens = ? WHERE request_id = ? AND ?::BOOLEAN AND (SELECT n FROM locked) >= 0)
 INSERT INTO requests ({", ".join(LOG_COLUMNS)})
 VALUES ({", ".join("(SELECT nano FROM charge)" if c == "cost_nano" else "?" for c in LOG_COLUMNS)})
 RETURNING cost_nano"""
@@ -70,7 +75,7 @@ class PostgresAdmission(AdmissionMixin):
         """Release, charge (capped at what was reserved), count and log, in one statement."""
         log = dict(zip(LOG_COLUMNS, log_values(settlement.log), strict=True))
         del log["cost_nano"]  # the statement's own charge
-        head = (settlement.request_id, settlement.cost_nano, settlement.cost_nano, settlement.key_id)
+        head = (settlement.key_id, settlement.request_id, settlement.cost_nano, settlement.cost_nano, settlement.key_id)
         counted = (settlement.tokens, settlement.request_id, settlement.windowed)
         return int(self.one(SETTLE, (*head, *counted, *log.values()))[0])
 

@@ -107,11 +107,11 @@ def _ledger_check(client: object) -> Check:
 
 
 def _offline_checks() -> list[Check]:
-    from hackkit.llm.providers.local import INSTALL_LOCAL, cache_root, smollm2_path
+    from hackkit.llm.providers.local import INSTALL_LOCAL, smollm2_path, were_dequantised
 
     have_transformers = all(importlib.util.find_spec(m) for m in ("torch", "transformers", "gguf"))
     path = smollm2_path()
-    cached = any((cache_root() / "models").glob("SmolLM2-*")) if path else False
+    cached = were_dequantised(path) if path else False  # this file's folder, not any SmolLM2 folder
     return [
         Check(
             "offline chat model",

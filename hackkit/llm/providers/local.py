@@ -107,11 +107,20 @@ class LocalModel:
 def model_folder(source: Path | str) -> Path | str:
     """What ``from_pretrained`` reads for a source: a GGUF file's de-quantised folder (made once), else itself."""
     if isinstance(source, Path) and source.suffix == ".gguf":
-        cached = cache_root() / "models" / _fingerprint(source)
+        cached = _dequantised_folder(source)
         if not (cached / "config.json").is_file():
             _dequantise(source, cached)
         return cached
     return source
+
+
+def _dequantised_folder(gguf: Path) -> Path:
+    return cache_root() / "models" / _fingerprint(gguf)
+
+
+def were_dequantised(gguf: Path) -> bool:
+    """Whether this GGUF file's de-quantised folder is in the cache (its first load then skips ~30 s)."""
+    return (_dequantised_folder(gguf) / "config.json").is_file()
 
 
 def is_adapter(source: Path | str) -> bool:

@@ -1,22 +1,41 @@
-"""The docs stay true: their offline examples run, and the CLI reference matches --help."""
+"""The docs stay true: every example is run by a test or says why not, the offline examples run
+here, and the CLI reference matches --help."""
 
 from __future__ import annotations
 
-import re
 import runpy
 import sys
 from pathlib import Path
 
 import pytest
+from doc_blocks import (
+    NOT_RUN,
+    RUN_BY,
+    RUNNERS,
+    RUNS_OFFLINE,
+    doc_pages,
+    fenced,
+    first_line,
+    name,
+    recipe_pages,
+    unaccounted,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted((ROOT / "docs").glob("*.md"))
-RECIPES = sorted((ROOT / "recipes").rglob("*.md"))  # their shell blocks: tests/test_recipes.py
-EXAMPLES = [
-    pytest.param(block, id=f"{path.relative_to(ROOT).as_posix()}:{n}")
-    for path in DOCS + RECIPES
-    for n, block in enumerate(re.findall(r"```python\n(# runs offline\n.*?)```", path.read_text(), re.S))
+EXAMPLES = [  # the recipes' shell blocks: tests/test_recipes.py
+    pytest.param(block, id=f"{name(path)}:{n}")
+    for path in DOCS + recipe_pages()
+    for n, block in enumerate(block for language, block in fenced(path) if language == "python")
+    if first_line(block) == RUNS_OFFLINE
 ]
+
+
+def test_every_block_in_the_docs_is_run_or_says_why():
+    found = unaccounted(doc_pages())
+    assert not found, (
+        f"start each with {RUNS_OFFLINE!r} (Python), '{RUN_BY}MODULE' (one of {RUNNERS}) or '{NOT_RUN} why': {found}"
+    )
 
 
 def test_there_are_examples_to_run():

@@ -1,7 +1,8 @@
 """The recipes' READMEs run as written.
 
-Every shell or Python block in ``recipes/**/*.md`` is run by a test here, or is a ``# runs offline``
-Python example (tests/test_docs.py runs those), or says on its first line why no test runs it:
+Every shell or Python block in ``recipes/**/*.md`` is run by a test here, or follows the rule of
+tests/doc_blocks.py (the docs' rule): a ``# runs offline`` Python example, a block marked
+``# run by tests/MODULE.py``, or one that says on its first line why no test runs it:
 ``# not run by the tests: REASON``. A new recipe's README is held to the same rule.
 
 The Mistral 7B recipe's commands run as the README writes them, in a copy of the recipe, with a
@@ -13,7 +14,6 @@ The lines that set up a GPU machine (``pip install``, ``export HF_TOKEN``) are c
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -21,19 +21,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from doc_blocks import NOT_RUN, blocks, commands, recipe_pages, unaccounted
 from finetune_helpers import examples, tiny_model, write_jsonl
 
 from hackkit._compat import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ROOT / "recipes"
-BLOCK = re.compile(r"```(bash|sh|shell|console|python)\n(.*?)```", re.S)
-NOT_RUN = "# not run by the tests:"
 MISTRAL_7B = "mistralai/Mistral-7B-Instruct-v0.3"
-
-
-def blocks(path: Path) -> list[str]:
-    return [text for _, text in BLOCK.findall(path.read_text(encoding="utf-8"))]
 
 
 def block_with(path: Path, command: str) -> str:
@@ -41,36 +36,18 @@ def block_with(path: Path, command: str) -> str:
     return found
 
 
-def commands(block: str) -> list[str]:
-    """The block's command lines, comments dropped."""
-    lines = (line.split("  #")[0].strip() for line in block.splitlines())
-    return [line for line in lines if line and not line.startswith("#")]
-
-
 # The blocks the tests below run, by a command each holds.
 RUN_HERE = {
-    "lora-mistral-7b/README.md": [
+    "recipes/lora-mistral-7b/README.md": [
         "hackkit finetune train recipes/lora-mistral-7b/recipe.yaml",
         "benchmarks/finetune_gpu.py",
     ],
 }
 
 
-def readmes() -> list[Path]:
-    return sorted(RECIPES.rglob("*.md"))
-
-
 def test_every_block_in_a_recipe_is_run_or_says_why():
-    unaccounted = []
-    for path in readmes():
-        name = path.relative_to(RECIPES).as_posix()
-        for n, block in enumerate(blocks(path)):
-            first = block.splitlines()[0] if block.strip() else ""
-            if first == "# runs offline" or any(command in block for command in RUN_HERE.get(name, [])):
-                continue
-            if not (first.startswith(NOT_RUN) and first.removeprefix(NOT_RUN).strip()):
-                unaccounted.append(f"{name} block {n}: {first!r}")
-    assert not unaccounted, f"run these in tests/test_recipes.py, or start them with '{NOT_RUN} why': {unaccounted}"
+    found = unaccounted(recipe_pages(), RUN_HERE)
+    assert not found, f"run these in tests/test_recipes.py, or start them with '{NOT_RUN} why': {found}"
 
 
 def hackkit(line: str, cwd: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -91,7 +68,7 @@ def recipe_copy(tmp_path: Path) -> Path:
 
 def test_the_mistral_7b_recipe_runs_as_its_readme_says(recipe_copy, tmp_path_factory):
     readme = RECIPES / "lora-mistral-7b" / "README.md"
-    lines = commands(block_with(readme, RUN_HERE["lora-mistral-7b/README.md"][0]))
+    lines = commands(block_with(readme, RUN_HERE["recipes/lora-mistral-7b/README.md"][0]))
     setup, run = (
         [line for line in lines if not line.startswith("hackkit ")],
         [line for line in lines if line.startswith("hackkit ")],

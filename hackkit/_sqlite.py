@@ -20,16 +20,22 @@ def connect_wal(path: Path, timeout: float) -> sqlite3.Connection:
     """An autocommit connection in WAL mode (``synchronous=NORMAL``) that waits ``timeout`` s for locks."""
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
-    db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-    deadline = time.monotonic() + max(timeout, WAL_MIN_WAIT_S)
+    try:
+        db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        _switch_to_wal(db, deadline=time.monotonic() + max(timeout, WAL_MIN_WAIT_S))
+        db.execute("PRAGMA synchronous=NORMAL")
+    except BaseException:
+        db.close()  # not a database, a disk error, or still locked at the deadline: no connection left open
+        raise
+    return db
+
+
+def _switch_to_wal(db: sqlite3.Connection, deadline: float) -> None:
     while True:
         try:
             db.execute("PRAGMA journal_mode=WAL")
-            break
+            return
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() >= deadline:
-                db.close()
                 raise
             time.sleep(WAL_RETRY_S)
-    db.execute("PRAGMA synchronous=NORMAL")
-    return db

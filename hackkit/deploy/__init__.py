@@ -29,3 +29,7 @@ def __getattr__(name: str) -> Any:
     if name in __all__:
         return getattr(importlib.import_module(f"hackkit.deploy.{_HOMES.get(name, 'pipeline')}"), name)
     raise AttributeError(f"module 'hackkit.deploy' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

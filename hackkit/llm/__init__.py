@@ -74,6 +74,10 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'hackkit.llm' has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
 _default: Client | None = None
 _lock = threading.Lock()
 

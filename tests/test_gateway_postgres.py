@@ -180,3 +180,75 @@ def test_a_long_stream_settles_while_another_request_of_its_key_is_admitted(stor
     assert after.spent_nano == 5_000 and after.reserved_nano == WORST_CASE  # r1 charged and released, r2 held
     assert [log["request_id"] for log in store.logs(limit=10)] == ["r1"]
     assert admitted.reserved_nano == WORST_CASE
+
+
+def counted_statements(store) -> list[str]:
+    """The statements the store sends from now on (wraps its ``execute``)."""
+    sent: list[str] = []
+    execute = store.execute
+
+    def counting(sql, args=()):
+        sent.append(sql)
+        return execute(sql, args)
+
+    store.execute = counting
+    return sent
+
+
+def test_a_key_admitted_before_is_admitted_in_one_statement_and_its_headers_count_exactly(store):
+    key, secret = store.create_key("Regulars", budget_usd=1.0, rpm=10)
+    first = store.admit(ask(secret, "r1"))  # read, then reserve
+    sent = counted_statements(store)
+    later = [store.admit(ask(secret, f"r{n}")) for n in (2, 3)]
+    assert [s.split("(")[0] for s in sent] == ["SELECT * FROM hackkit_admit_known"] * 2
+    assert [a.limits.rpm_left for a in (first, *later)] == [9, 8, 7]  # what x-ratelimit-remaining-requests says
+    assert store.find_key(key.id).reserved_nano == 3 * first.reserved_nano
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda other, key: other.revoke_key(key.id), "invalid_api_key"),
+        (lambda other, key: other.rotate_key(key.id), "invalid_api_key"),
+        (lambda other, key: other.update_key(key.id, budget_usd=WORST_CASE / 1e9 / 2), "insufficient_quota"),
+        (lambda other, key: other.update_key(key.id, models=["another"]), "model_not_allowed"),
+        (lambda other, key: other.update_key(key.id, rpm=1), "rate_limit_exceeded"),
+        (lambda other, key: other.update_key(key.id, expires_at=time.time() - 1), "invalid_api_key"),
+    ],
+    ids=["revoked", "rotated", "budget-lowered", "model-withdrawn", "rpm-lowered", "expired"],
+)
+def test_a_change_made_on_another_machine_applies_to_a_key_admitted_before(store, change, expected):
+    """The key a worker remembers is checked against its row under the lock, so nothing stale admits."""
+    key, secret = store.create_key("Changing", budget_usd=1.0, rpm=5)
+    assert admitted_or_code(store, ask(secret, "r1")) == "admitted"
+    other = open_store(store.url)  # another gateway machine on the same database
+    try:
+        change(other, key)
+    finally:
+        other.close()
+    assert admitted_or_code(store, ask(secret, "r2")) == expected
+    assert [r[0] for r in store.execute("SELECT request_id FROM reservations").fetchall()] == ["r1"]
+
+
+def test_a_rotated_keys_new_secret_is_admitted_and_its_old_one_never_again(store):
+    key, old = store.create_key("Rotating", budget_usd=1.0)
+    store.admit(ask(old, "r1"))
+    _, new = store.rotate_key(key.id)
+    assert admitted_or_code(store, ask(new, "r2")) == "admitted"
+    assert admitted_or_code(store, ask(old, "r3")) == "invalid_api_key"
+    assert admitted_or_code(store, ask(new, "r4")) == "admitted"
+
+
+def test_a_budget_spent_elsewhere_refuses_a_key_admitted_before_with_the_exact_message(store):
+    key, secret = store.create_key("Spenders", budget_usd=2 * WORST_CASE / 1e9)
+    store.admit(ask(secret, "r1"))  # remembered, one worst case left
+    other = open_store(store.url)
+    try:
+        other.admit(ask(secret, "r2"))  # the other machine takes the last of it
+    finally:
+        other.close()
+    with pytest.raises(ApiError) as refused:
+        store.admit(ask(secret, "r3"))
+    assert refused.value.code == "insufficient_quota"
+    assert "held by requests in flight" in refused.value.message
+    assert store.find_key(key.id).reserved_nano == 2 * WORST_CASE

@@ -22,9 +22,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from hackkit.server.errors import invalid_key
-from hackkit.server.store.admission import STATE, AdmissionMixin, Decision, KeyState, decide, refusals_under
-from hackkit.server.store.records import WINDOW_S, Admission, AdmissionRequest, Settlement, key_from_row
+from hackkit.server.errors import ApiError, invalid_key
+from hackkit.server.store.admission import (
+    STATE,
+    AdmissionMixin,
+    Decision,
+    KeyState,
+    check_windows,
+    decide,
+    refusals_under,
+)
+from hackkit.server.store.records import WINDOW_S, Admission, AdmissionRequest, KeyRecord, Settlement, key_from_row
 from hackkit.server.store.sql import KEY_COLUMNS, LOG_COLUMNS, log_values
 
 # Admission's read: the key, its settings' fingerprint and its state, in one snapshot (now, since, hash).
@@ -33,6 +41,8 @@ READ = (
     f"CROSS JOIN LATERAL ({STATE.format(key='k.id')}) s WHERE k.hash = ?"
 )
 ADMIT = "SELECT hackkit_admit(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+ADMIT_KNOWN = "SELECT * FROM hackkit_admit_known(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+KNOWN_KEYS = 10_000  # keys a worker remembers (a workshop has tens); past it, it forgets them all and reads again
 # Settlement in one statement: the data-modifying CTEs run once each, on one snapshot, in one
 # transaction; the charge is computed once, from the reservation the same statement deletes, and
 # the key's UPDATE adds to its latest spend, as any UPDATE does. The key's row is locked first
@@ -54,10 +64,19 @@ RETURNING cost_nano"""
 class PostgresAdmission(AdmissionMixin):
     """Admission and settlement for ``PostgresStore`` (which gives the connection)."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._known: dict[str, tuple[KeyRecord, str]] = {}  # key hash -> the key as last read, its settings
+
     def admit(self, request: AdmissionRequest) -> Admission:
         """Check the key, its limits and its budget, and reserve the worst case (see the module's docstring)."""
         if request.admin is not None:
             return super().admit(request)  # the admin key has no row to read: its advisory lock is the common way's
+        known = self._known.get(request.key_hash)
+        if known is not None:
+            admission = self._admit_known(request, *known)
+            if admission is not None:
+                return admission
         row = self.one(READ, (request.now, request.now - WINDOW_S, request.key_hash))
         if row is None:
             raise invalid_key()
@@ -65,11 +84,42 @@ class PostgresAdmission(AdmissionMixin):
         with refusals_under(key):
             decision = decide(key, request, state)
         if not (decision.windowed or decision.budgeted):
-            return decision.admission  # nothing to count or to reserve
+            self._known.pop(request.key_hash, None)  # nothing to count or to reserve: the read is its one statement
+            return decision.admission
         if decision.budgeted:
             self._forget_lapsed(request.now)
-        reserved = self.one(ADMIT, _admit_args(settings, request, decision))[0]
-        return decision.admission if reserved else super().admit(request)
+        reserved = self.one(ADMIT, [key.id, *_admit_args(settings, request, decision)])[0]
+        if not reserved:
+            return super().admit(request)
+        if len(self._known) >= KNOWN_KEYS:
+            self._known.clear()
+        self._known[request.key_hash] = (key, settings)
+        return decision.admission
+
+    def _admit_known(self, request: AdmissionRequest, key: KeyRecord, settings: str) -> Admission | None:
+        """Admission in one statement for a key read before; None when it must be read again.
+
+        The checks run first on the key as it was read, with an empty window and nothing reserved
+        (a refusal from them is not trusted: the key may have changed); ``hackkit_admit_known``
+        then finds the key by its hash under its lock, and reserves only when its settings are
+        still these and the window and the budget, as they are now, have room.
+        """
+        try:
+            decision = decide(key, request, KeyState(0, 0, 0, None))
+        except ApiError:
+            return None
+        if not (decision.windowed or decision.budgeted):
+            return None
+        if decision.budgeted:
+            self._forget_lapsed(request.now)
+        row = self.one(ADMIT_KNOWN, [request.key_hash, *_admit_args(settings, request, decision)])
+        if row is None:
+            self._known.pop(request.key_hash, None)
+            return None
+        if decision.windowed:  # the headers count what the window held before this request
+            limits = check_windows(key, request, decision.reserve_tokens, KeyState(0, *row))
+            decision.admission.limits = limits
+        return decision.admission
 
     def settle(self, settlement: Settlement) -> int:
         """Release, charge (capped at what was reserved), count and log, in one statement."""
@@ -81,6 +131,7 @@ class PostgresAdmission(AdmissionMixin):
 
 
 def _admit_args(settings: str, request: AdmissionRequest, decision: Decision) -> list[Any]:
+    """The arguments after the key's id or hash, for ``hackkit_admit`` and ``hackkit_admit_known``."""
     admission, since = decision.admission, request.now - WINDOW_S
-    args = [admission.key.id, settings, request.request_id, request.now, since, decision.reserve_tokens]
+    args = [settings, request.request_id, request.now, since, decision.reserve_tokens]
     return [*args, admission.reserved_nano, request.now + request.ttl, decision.windowed, decision.budgeted]

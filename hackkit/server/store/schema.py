@@ -49,6 +49,50 @@ POSTGRES_ADMIT = [
 ]
 
 
+# PostgreSQL's admission of a key this worker already knows, in one statement (``postgres_admission.py``):
+# the key is found by its hash and locked, and admits only when its settings are still those the
+# worker knows (a rotated secret finds no row; a revoked, re-limited or expired key differs); the
+# window's counts before this request come back for the x-ratelimit headers. No row admits nothing.
+POSTGRES_ADMIT_KNOWN = [
+    """CREATE FUNCTION hackkit_admit_known(
+        p_hash TEXT, p_settings TEXT, p_request TEXT, p_now DOUBLE PRECISION, p_since DOUBLE PRECISION,
+        p_tokens BIGINT, p_amount BIGINT, p_expires DOUBLE PRECISION, p_windowed BOOLEAN, p_budgeted BOOLEAN,
+        OUT requests BIGINT, OUT used BIGINT, OUT oldest DOUBLE PRECISION
+    ) RETURNS SETOF RECORD LANGUAGE plpgsql AS $$
+    DECLARE
+        k keys;
+        held BIGINT;
+    BEGIN
+        SELECT * INTO k FROM keys WHERE hash = p_hash FOR UPDATE;
+        IF NOT FOUND OR hackkit_key_settings(k) <> p_settings THEN
+            RETURN;
+        END IF;
+        requests := 0;
+        used := 0;
+        IF p_windowed THEN
+            SELECT COUNT(*), COALESCE(SUM(tokens), 0), MIN(at) INTO requests, used, oldest
+                FROM rate_events WHERE key_id = k.id AND at > p_since;
+            IF requests >= k.rpm OR used + p_tokens > k.tpm THEN
+                RETURN;
+            END IF;
+        END IF;
+        IF p_budgeted THEN
+            SELECT COALESCE(SUM(amount_nano), 0) INTO held
+                FROM reservations WHERE key_id = k.id AND expires_at > p_now;
+            IF p_amount > k.budget_nano - k.spent_nano - held THEN
+                RETURN;
+            END IF;
+            INSERT INTO reservations VALUES (p_request, k.id, p_amount, p_expires);
+        END IF;
+        IF p_windowed THEN
+            DELETE FROM rate_events WHERE key_id = k.id AND at <= p_since;
+            INSERT INTO rate_events VALUES (p_request, k.id, p_now, p_tokens);
+        END IF;
+        RETURN NEXT;
+    END $$""",
+]
+
+
 def migrations(d: Dialect) -> list[tuple[str, list[str]]]:
     """Append-only: a new schema change is a new entry at the end, never an edit."""
     return [
@@ -105,4 +149,5 @@ def migrations(d: Dialect) -> list[tuple[str, list[str]]]:
             ],
         ),
         ("004_postgres_admission", POSTGRES_ADMIT if d.name == "postgresql" else []),
+        ("005_postgres_admission_known", POSTGRES_ADMIT_KNOWN if d.name == "postgresql" else []),
     ]

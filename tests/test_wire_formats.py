@@ -155,7 +155,7 @@ def test_anthropic_has_no_embeddings(wire, make_client):
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
+@pytest.mark.parametrize("transport", ["httpx", "aiohttp", "plainhttp"])
 @pytest.mark.parametrize("kind", FORMATS)
 async def test_async_chat_and_stream(kind, transport, wire, make_client):
     server = wire(kind)
@@ -172,7 +172,7 @@ async def test_async_chat_and_stream(kind, transport, wire, make_client):
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
+@pytest.mark.parametrize("transport", ["httpx", "aiohttp", "plainhttp"])
 async def test_async_failures_map_to_the_same_errors_on_either_transport(transport, wire, make_client):
     from hackkit.errors import AuthenticationError, ProviderConnectionError, ProviderTimeout, StreamError
 

@@ -110,7 +110,7 @@ class Gateway:
         self.catalog = Catalog(router_settings, Client(router_settings).router)
         router_settings.llm.aliases = {**router_settings.llm.aliases, **self.catalog.aliases()}
         router_settings.llm.ledger.enabled = False  # logged once: in the gateway's store
-        self.client = Client(router_settings, async_transport="aiohttp")
+        self.client = Client(router_settings, async_transport="plainhttp")
         self.catalog.router = self.client.router
         from hackkit.server.policies import Guardrails
         from hackkit.server.prompts import PromptRegistry

@@ -71,7 +71,7 @@ class Banner:
 
 def prepare(settings: Settings, host: str, port: int, workers: int, db: str | None) -> Banner:
     """Everything the workers need before they start: the admin key, a migrated store, the catalog."""
-    for module, what in (("uvicorn", "uvicorn"), ("aiohttp", "aiohttp")):
+    for module, what in (("uvicorn", "uvicorn"), ("httptools", "httptools"), ("aiohttp", "aiohttp")):
         import importlib.util
 
         if importlib.util.find_spec(module) is None:

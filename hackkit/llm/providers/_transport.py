@@ -1,10 +1,12 @@
-"""How HTTP providers send async requests: httpx (the default) or aiohttp (the gateway's).
+"""How HTTP providers send async requests: httpx (the default), aiohttp, or plainhttp (the gateway's).
 
 A transport knows nothing of wire formats: a URL, headers and a JSON body go in; a status,
 headers and the body (or its lines, for a stream) come out, and transport failures come out as
 hackkit's ``ProviderTimeout`` and ``ProviderConnectionError``. httpx is the default because it is
 already a dependency; aiohttp costs several times less CPU per request (its connection pool is
-not scanned on every request), which is what a gateway serving a room needs.
+not scanned on every request); ``plainhttp`` (``_plainhttp.py``) is aiohttp for HTTPS and a smaller
+client of its own for plain HTTP, where a fast upstream makes the client's cost count most: what a
+gateway serving a room needs.
 
 Each transport keeps one connection pool per event loop: a pool cannot move between loops.
 """
@@ -253,11 +255,15 @@ async def _aiohttp_errors(provider: str) -> AsyncIterator[None]:
 
 
 def make_transport(name: str) -> AsyncTransport:
-    """``httpx`` or ``aiohttp``."""
+    """``httpx``, ``aiohttp``, or ``plainhttp`` (the gateway's: plain HTTP on its own client, HTTPS on aiohttp)."""
     from hackkit.errors import ConfigError
 
     if name == "httpx":
         return HttpxTransport()
     if name == "aiohttp":
         return AiohttpTransport()
-    raise ConfigError(f"No async transport is called {name!r}.", hint="use httpx or aiohttp")
+    if name == "plainhttp":
+        from hackkit.llm.providers._plainhttp import PlainHttpTransport
+
+        return PlainHttpTransport()
+    raise ConfigError(f"No async transport is called {name!r}.", hint="use httpx, aiohttp or plainhttp")

@@ -9,9 +9,10 @@ every worker and every machine admits through that lock, budgets and limits hold
 concurrency. Settlement releases the reservation, charges what the call cost (never more than was
 reserved) and writes the log row in the same transaction.
 
-PostgreSQL's store runs the same checks (``decide``) on one lock-free read and reserves in one
-locked call that looks again first (``postgres_admission.py``); when that look finds the room
-gone, the request is admitted here, in the transaction above.
+PostgreSQL's store runs the same checks (``decide``) and reserves in one locked call that looks
+at the key's row first, after a lock-free read the first time a worker sees a key
+(``postgres_admission.py``); when that look finds the room gone, the request is admitted here, in
+the transaction above.
 
 A reservation whose request never settled (its worker was killed) expires after its ``ttl``, so a
 crash costs a team nothing for longer than that.

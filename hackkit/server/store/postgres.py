@@ -2,7 +2,7 @@
 
 Several gateway machines share one database and stay exact: every reservation is made under the
 key's row lock, so two workers anywhere reserve for one key at a time, while different keys admit
-in parallel. A request costs three statements (``postgres_admission.py``). Migrations take an
+in parallel. A request costs two statements (``postgres_admission.py``). Migrations take an
 advisory lock, so machines starting together apply each one once. ``psycopg`` (3) comes with
 ``pip install 'hackkit-llm[gateway]'``.
 

@@ -1,17 +1,25 @@
-"""PostgreSQL's request path: admission in two statements, settlement in one.
+"""PostgreSQL's request path: admission in one statement for a key the worker knows, settlement in one.
 
-A request costs three statements, each its own transaction (it was two transactions of five
-statements each, ten round trips, most of the time and CPU PostgreSQL added to a request):
+A request costs two statements, each its own transaction (the first version sent ten, the second
+three):
 
-1. admission's read: the key, its settings' fingerprint and its state (live reservations, the
-   60-second window) in one snapshot; the checks (``decide``, shared with SQLite) run on it, so
-   a refusal from it is exact;
-2. ``hackkit_admit`` (migration 004): under the key's row lock, a fresh look at the window and
-   the budget, then the reservation. When the key's settings changed or the room went since the
-   read, it reserves nothing and the request is admitted again the common way, under the lock
-   from the start (``AdmissionMixin.admit``), which decides afresh;
+1. ``hackkit_admit_known`` (migration 005), for a key this worker admitted before: it finds the
+   key by its hash under its row lock and reserves only when the key's settings are still those
+   the worker read (a rotated secret finds no row; a revoked, expired or re-limited key differs)
+   and the window and the budget, as they are under the lock, have room. It returns the window's
+   counts for the x-ratelimit headers. When it reserves nothing, the request goes the long way:
+2. the long way (a key's first request in a worker, or the first after a change): admission's
+   read, the key, its settings' fingerprint and its state (live reservations, the 60-second
+   window) in one snapshot, where the checks (``decide``, shared with SQLite) run, so a refusal
+   from it is exact; then ``hackkit_admit`` (migration 004), which under the key's row lock looks
+   at the window and the budget again and reserves. When the key's settings changed or the room
+   went since the read, it reserves nothing and the request is admitted again the common way,
+   under the lock from the start (``AdmissionMixin.admit``), which decides afresh;
 3. settlement, one statement (data-modifying CTEs): release the reservation, charge what the call
    cost (at most what was reserved), count its tokens, write its log row.
+
+What a worker remembers of a key is only a shortcut to that one call: nothing it holds can admit a
+request the database would refuse, so a change on any machine applies to the next request.
 
 The gateway calls these from the store's threads, as before: an async connection on the event
 loop was measured too, and served fewer requests a second at concurrency 32, with more CPU in

@@ -1,0 +1,332 @@
+"""The gateway's transport: plain-HTTP upstreams on a small HTTP/1.1 client of its own, HTTPS through aiohttp.
+
+A mentor's vLLM, Ollama or the local model answer over plain HTTP on the room's network, often
+in a few milliseconds, so the client's own cost is most of what the gateway adds to them: aiohttp
+spent about 190 us of CPU a request in front of the benchmark's mock, this client about 50 (an
+asyncio protocol, httptools' parser, one write a request, keep-alive connections reused last in,
+first out). Remote providers answer over HTTPS in hundreds of milliseconds, where that difference
+is noise and TLS, proxies' absence and odd servers are aiohttp's proven ground: they stay there.
+
+What a caller sees is the same as through aiohttp: ``Reply`` and ``StreamReply``, case-insensitive
+headers, ``ProviderTimeout`` when connecting or the gap between two reads takes longer than the
+timeout, ``ProviderConnectionError`` for a refused, reset or malformed connection. A stream left
+before its end closes its connection, which cancels the upstream's request. An idle connection
+the server closed is dropped from the pool when its close arrives; a request is never sent twice
+by the transport itself (a failed attempt is the router's to retry, and to log).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import zlib
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from hackkit.llm.providers._transport import (
+    CONNECT_TIMEOUT,
+    AiohttpTransport,
+    Reply,
+    StreamReply,
+    _PerLoop,
+    connection_error,
+    timeout_error,
+)
+
+READ_HIGH_WATER = 256 * 1024  # bytes buffered for a slow reader before the socket is read no more
+
+
+class ConnectionDropped(ConnectionError):
+    """The server closed the connection before its answer ended."""
+
+
+class _Connection(asyncio.Protocol):
+    """One HTTP/1.1 connection: one request at a time, its answer parsed as it arrives."""
+
+    def __init__(self) -> None:
+        import httptools
+
+        self._new_parser = lambda: httptools.HttpResponseParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self._reset()
+
+    def _reset(self) -> None:
+        self.parser = self._new_parser()
+        self.status = 0
+        self.headers: list[tuple[str, str]] = []
+        self.headers_done = False
+        self.complete = False
+        self.keep_alive = False  # what the answer said, read when it ended (the parser forgets after)
+        self.received = False  # any byte of this answer
+        self.chunks: list[bytes] = []
+        self.buffered = 0
+        self.error: BaseException | None = None
+        self.waiter: asyncio.Future[None] | None = None
+        self.paused = False
+
+    # -- asyncio.Protocol -------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.received = True
+        try:
+            self.parser.feed_data(data)
+        except Exception as exc:  # httptools' HttpParserError and friends: not HTTP
+            self._fail(ConnectionError(f"malformed HTTP answer: {exc}"))
+            return
+        if self.buffered > READ_HIGH_WATER and not self.paused and self.transport is not None:
+            self.paused = True
+            self.transport.pause_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.complete or self.error is not None:
+            return
+        if self.headers_done and not self._framed():
+            self.on_message_complete()  # an answer delimited by the connection's end
+            return
+        self._fail(exc or ConnectionDropped("the server closed the connection"))
+
+    # -- httptools' callbacks ---------------------------------------------------------------
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name.decode("latin-1"), value.decode("latin-1")))
+
+    def on_headers_complete(self) -> None:
+        self.status = self.parser.get_status_code()
+        self.headers_done = True
+        self._wake()
+
+    def on_body(self, body: bytes) -> None:
+        self.chunks.append(body)
+        self.buffered += len(body)
+        self._wake()
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+        self.keep_alive = bool(self.parser.should_keep_alive())
+        self._wake()
+
+    # -- what the transport uses ------------------------------------------------------------
+
+    def _framed(self) -> bool:
+        names = {name.lower() for name, _ in self.headers}
+        return "content-length" in names or "transfer-encoding" in names
+
+    def _fail(self, error: BaseException) -> None:
+        self.error = error
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+        self._wake()
+
+    def _wake(self) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    async def wait(self, timeout: float) -> None:
+        """Until the parser has more (headers, body, the end) or the connection failed."""
+        if self.error is not None:
+            raise self.error
+        loop = asyncio.get_running_loop()
+        self.waiter = waiter = loop.create_future()
+        timer = loop.call_later(timeout, _expire, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self.waiter = None
+        if self.error is not None:
+            raise self.error
+
+    def take(self) -> bytes:
+        body = b"".join(self.chunks)
+        self.chunks.clear()
+        self.buffered = 0
+        if self.paused and self.transport is not None and not self.closed:
+            self.paused = False
+            self.transport.resume_reading()
+        return body
+
+    def reusable(self) -> bool:
+        return self.complete and self.keep_alive and not self.closed and self.error is None
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(asyncio.TimeoutError())
+
+
+class _Pool:
+    """Idle keep-alive connections per (host, port), reused last in, first out."""
+
+    def __init__(self) -> None:
+        self.idle: dict[tuple[str, int], list[_Connection]] = {}
+
+    def take(self, address: tuple[str, int]) -> _Connection | None:
+        idle = self.idle.get(address)
+        while idle:
+            connection = idle.pop()
+            if not connection.closed and connection.transport is not None and not connection.transport.is_closing():
+                return connection
+        return None
+
+    def give_back(self, address: tuple[str, int], connection: _Connection) -> None:
+        if connection.reusable():
+            connection._reset()
+            self.idle.setdefault(address, []).append(connection)
+        elif connection.transport is not None:
+            connection.transport.close()
+
+    def close(self) -> None:
+        for idle in self.idle.values():
+            for connection in idle:
+                if connection.transport is not None:
+                    connection.transport.close()
+        self.idle.clear()
+
+
+class _Stream:
+    """An answer being read: its status and headers, then its body whole or line by line."""
+
+    def __init__(self, connection: _Connection, timeout: float, provider: str) -> None:
+        from multidict import CIMultiDict
+
+        self.connection, self.timeout, self.provider = connection, timeout, provider
+        self.status = connection.status
+        self.headers: Mapping[str, str] = CIMultiDict(connection.headers)
+        encoding = self.headers.get("content-encoding", "").lower()
+        self._inflate = (
+            zlib.decompressobj(31 if encoding == "gzip" else 15) if encoding in ("gzip", "deflate") else None
+        )
+
+    def _decoded(self, data: bytes) -> bytes:
+        return self._inflate.decompress(data) if self._inflate is not None and data else data
+
+    async def read(self) -> bytes:
+        connection, parts = self.connection, []
+        with _errors(self.provider):
+            while True:
+                parts.append(self._decoded(connection.take()))
+                if connection.complete:
+                    break
+                await connection.wait(self.timeout)
+        return b"".join(parts)
+
+    async def lines(self) -> AsyncIterator[str]:
+        connection, pending = self.connection, b""
+        with _errors(self.provider):
+            while True:
+                data = self._decoded(connection.take())
+                if data:
+                    pending += data
+                    *whole, pending = pending.split(b"\n")
+                    for line in whole:
+                        yield line.decode("utf-8", "replace").rstrip("\r")
+                if connection.chunks:
+                    continue  # more came while the lines above were read
+                if connection.complete:
+                    break
+                await connection.wait(self.timeout)
+        if pending:
+            yield pending.decode("utf-8", "replace").rstrip("\r")
+
+
+@contextlib.contextmanager
+def _errors(provider: str) -> Any:
+    try:
+        yield
+    except asyncio.TimeoutError as exc:
+        raise timeout_error(provider, "timed out") from exc
+    except OSError as exc:  # refused, reset, dropped, malformed
+        raise connection_error(provider, exc) from exc
+
+
+class PlainHttpTransport(_PerLoop):
+    """The gateway's upstream transport: ``http://`` on this module's client, ``https://`` on aiohttp's."""
+
+    name = "plainhttp"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secure = AiohttpTransport()
+
+    def new_pool(self) -> _Pool:
+        return _Pool()
+
+    async def close_pool(self, pool: _Pool) -> None:
+        pool.close()
+
+    def close(self) -> None:
+        super().close()
+        self.secure.close()
+
+    async def aclose(self) -> None:
+        await super().aclose()
+        await self.secure.aclose()
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float, provider: str) -> Reply:
+        if not url.startswith("http://"):
+            return await self.secure.post(url, body, headers, timeout, provider)
+        async with self._answer(url, body, headers, timeout, provider) as answer:
+            return Reply(answer.status, answer.headers, await answer.read())
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self, url: str, body: bytes, headers: dict[str, str], timeout: float, provider: str
+    ) -> AsyncIterator[StreamReply]:
+        if not url.startswith("http://"):
+            async with self.secure.stream(url, body, headers, timeout, provider) as answer:
+                yield answer
+            return
+        async with self._answer(url, body, headers, timeout, provider) as answer:
+            yield answer
+
+    @contextlib.asynccontextmanager
+    async def _answer(
+        self, url: str, body: bytes, headers: dict[str, str], timeout: float, provider: str
+    ) -> AsyncIterator[_Stream]:
+        parts = urlsplit(url)
+        address = (parts.hostname or "127.0.0.1", parts.port or 80)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        request = _request_bytes(target, parts.netloc, body, headers)
+        pool: _Pool = self.pool()
+        connection = None
+        with _errors(provider):
+            connection = await self._send(pool, address, request, timeout)
+        try:
+            yield _Stream(connection, timeout, provider)
+        finally:
+            pool.give_back(address, connection)  # closed unless the answer was read to its end
+
+    async def _send(self, pool: _Pool, address: tuple[str, int], request: bytes, timeout: float) -> _Connection:
+        """The request sent and its answer's headers in (a failure closes the connection and is raised)."""
+        connection = pool.take(address) or await self._connect(address, timeout)
+        assert connection.transport is not None
+        try:
+            connection.transport.write(request)
+            while not connection.headers_done:
+                await connection.wait(timeout)
+        except BaseException:
+            connection.transport.close()
+            raise
+        return connection
+
+    async def _connect(self, address: tuple[str, int], timeout: float) -> _Connection:
+        loop = asyncio.get_running_loop()
+        connect = loop.create_connection(_Connection, *address)
+        _, connection = await asyncio.wait_for(connect, min(CONNECT_TIMEOUT, timeout))
+        return connection
+
+
+def _request_bytes(target: str, host: str, body: bytes, headers: dict[str, str]) -> bytes:
+    lines = [f"POST {target} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}"]
+    names = {name.lower() for name in headers}
+    if "accept-encoding" not in names:
+        lines.append("Accept-Encoding: gzip, deflate")
+    lines += [f"{name}: {value}" for name, value in headers.items() if name.lower() not in ("host", "content-length")]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body

@@ -1,0 +1,234 @@
+"""The gateway's own HTTP/1.1 client for plain-HTTP upstreams, against raw servers on loopback.
+
+Each server here writes its answer byte for byte, so the framings an upstream may choose
+(Content-Length, chunked, the connection's end, gzip) and its misbehaviours (closing an idle
+keep-alive connection, going silent, sending garbage) reach the client as they would from a real
+vLLM or Ollama. What the wire formats and the gateway do with this transport is tested in
+``test_wire_formats.py`` and ``test_gateway.py``, which run on it too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from hackkit.errors import ProviderConnectionError, ProviderTimeout
+from hackkit.llm.providers._plainhttp import PlainHttpTransport
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[bool]]
+
+
+class RawServer:
+    """A loopback server: ``handler(reader, writer, n)`` answers the n-th request, returns whether to keep going."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.connections = 0
+        self.requests = 0
+
+    async def __aenter__(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self.server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}/v1/chat/completions"
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.server.close()
+        await self.server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length")
+                )
+                await reader.readexactly(length)
+                self.requests += 1
+                if not await self.handler(reader, writer, self.requests):
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+def answer(body: bytes, *headers: str) -> bytes:
+    head = ["HTTP/1.1 200 OK", "Content-Type: application/json", *headers]
+    if not any(h.lower().startswith(("content-length", "transfer-encoding", "connection: close")) for h in headers):
+        head.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+async def post(transport: PlainHttpTransport, url: str, timeout: float = 5.0):
+    return await transport.post(url, b'{"x": 1}', {"Content-Type": "application/json"}, timeout, "upstream")
+
+
+def test_keep_alive_connections_are_reused_and_every_framing_is_read_whole():
+    bodies = [b'{"n": 1}', b'{"n": 2}', b'{"n": 3}']
+
+    async def handler(reader, writer, n):
+        if n == 1:
+            writer.write(answer(bodies[0]))
+        elif n == 2:
+            chunked = b"4\r\n" + bodies[1][:4] + b"\r\n4\r\n" + bodies[1][4:] + b"\r\n0\r\n\r\n"
+            writer.write(answer(chunked, "Transfer-Encoding: chunked"))
+        else:
+            writer.write(
+                answer(
+                    gzip.compress(bodies[2]),
+                    "Content-Encoding: gzip",
+                    f"Content-Length: {len(gzip.compress(bodies[2]))}",
+                )
+            )
+        await writer.drain()
+        return True
+
+    async def main():
+        transport = PlainHttpTransport()
+        server = RawServer(handler)
+        async with server as url:
+            replies = [await post(transport, url) for _ in bodies]
+        await transport.aclose()
+        return server, replies
+
+    server, replies = asyncio.run(main())
+    assert [r.body for r in replies] == bodies
+    assert replies[2].headers["content-encoding"] == "gzip"  # headers are case-insensitive
+    assert (server.connections, server.requests) == (1, 3)
+
+
+def test_an_answer_ended_by_closing_the_connection_is_read_whole():
+    async def handler(reader, writer, n):
+        writer.write(answer(b'{"until": "close"}', "Connection: close"))
+        await writer.drain()
+        return False
+
+    async def main():
+        transport = PlainHttpTransport()
+        async with RawServer(handler) as url:
+            reply = await post(transport, url)
+            again = await post(transport, url)  # the closed connection is not reused
+        await transport.aclose()
+        return reply, again
+
+    reply, again = asyncio.run(main())
+    assert reply.body == again.body == b'{"until": "close"}'
+
+
+def test_a_connection_the_server_closed_while_idle_is_replaced_without_an_error():
+    async def handler(reader, writer, n):
+        writer.write(answer(b'{"ok": true}'))
+        await writer.drain()
+        return False  # closes after each answer, without saying so in a header
+
+    async def main():
+        transport = PlainHttpTransport()
+        server = RawServer(handler)
+        async with server as url:
+            first = await post(transport, url)
+            await asyncio.sleep(0.05)  # the close reaches the client while the connection is idle
+            second = await post(transport, url)
+        await transport.aclose()
+        return server, first, second
+
+    server, *replies = asyncio.run(main())
+    assert [r.body for r in replies] == [b'{"ok": true}'] * 2
+    assert (server.connections, server.requests) == (2, 2)
+
+
+def test_streamed_lines_arrive_whole_across_reads_and_a_stream_left_early_closes_its_connection():
+    async def handler(reader, writer, n):
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for piece in (b'data: {"a"', b": 1}\n\nda", b'ta: {"a": 2}\n\n'):
+            writer.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.01)
+        if n == 1:
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+            return True
+        await reader.read()  # the second stream never ends: wait for the client to leave
+        gone.set()
+        return False
+
+    gone: asyncio.Event
+
+    async def main():
+        nonlocal gone
+        gone = asyncio.Event()
+        transport = PlainHttpTransport()
+        async with RawServer(handler) as url:
+            async with transport.stream(url, b"{}", {}, 5.0, "upstream") as reply:
+                whole = [line async for line in reply.lines()]
+            async with transport.stream(url, b"{}", {}, 5.0, "upstream") as reply:
+                lines = reply.lines()
+                first = await anext(lines)
+                await lines.aclose()
+            await asyncio.wait_for(gone.wait(), 5)  # the upstream saw the client leave
+        await transport.aclose()
+        return whole, first
+
+    whole, first = asyncio.run(main())
+    assert whole == ['data: {"a": 1}', "", 'data: {"a": 2}', ""]
+    assert first == 'data: {"a": 1}'
+
+
+def test_silence_refusal_and_garbage_are_the_providers_timeout_and_connection_errors():
+    async def silent(reader, writer, n):
+        await reader.read()  # says nothing until the client gives up
+        return False
+
+    async def garbage(reader, writer, n):
+        writer.write(b"this is not HTTP\r\n\r\n")
+        await writer.drain()
+        return False
+
+    async def main():
+        transport = PlainHttpTransport()
+        outcomes = []
+        async with RawServer(silent) as url:
+            with pytest.raises(ProviderTimeout, match="upstream did not answer in time"):
+                await post(transport, url, timeout=0.2)
+            outcomes.append("timeout")
+        async with RawServer(garbage) as url:
+            with pytest.raises(ProviderConnectionError, match="malformed HTTP answer"):
+                await post(transport, url)
+            outcomes.append("garbage")
+        with pytest.raises(ProviderConnectionError, match="Could not talk to upstream"):
+            await post(transport, url)  # that server is gone now: refused
+        outcomes.append("refused")
+        await transport.aclose()
+        return outcomes
+
+    assert asyncio.run(main()) == ["timeout", "garbage", "refused"]
+
+
+def test_https_goes_through_aiohttp():
+    sent = []
+
+    class Secure:
+        async def post(self, url, body, headers, timeout, provider):
+            sent.append(url)
+            return "aiohttp's reply"
+
+        async def aclose(self):
+            pass
+
+        def close(self):
+            pass
+
+    async def main():
+        transport = PlainHttpTransport()
+        transport.secure = Secure()
+        reply = await transport.post("https://api.mistral.ai/v1/chat/completions", b"{}", {}, 5.0, "mistral")
+        await transport.aclose()
+        return reply
+
+    assert asyncio.run(main()) == "aiohttp's reply"
+    assert sent == ["https://api.mistral.ai/v1/chat/completions"]

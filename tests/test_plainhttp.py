@@ -232,3 +232,38 @@ def test_https_goes_through_aiohttp():
 
     assert asyncio.run(main()) == "aiohttp's reply"
     assert sent == ["https://api.mistral.ai/v1/chat/completions"]
+
+
+def test_a_connection_is_not_reused_after_its_keep_alive_time_or_after_bytes_nobody_asked_for(monkeypatch):
+    import hackkit.llm.providers._plainhttp as plainhttp
+
+    unasked = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nextra"
+
+    async def handler(reader, writer, n):
+        writer.write(answer(f'{{"n": {n}}}'.encode()) + (unasked if n == 2 else b""))  # 2: glued to the answer
+        await writer.drain()
+        if n == 3:
+            await asyncio.sleep(0.02)
+            writer.write(unasked)  # 3: arrives while the connection is idle in the pool
+            await writer.drain()
+        return True
+
+    async def main():
+        transport = PlainHttpTransport()
+        server = RawServer(handler)
+        replies = []
+        async with server as url:
+            replies.append(await post(transport, url))
+            monkeypatch.setattr(plainhttp, "KEEPALIVE_S", 0.0)
+            await asyncio.sleep(0.01)
+            replies.append(await post(transport, url))  # the first connection idled too long: a second one
+            monkeypatch.setattr(plainhttp, "KEEPALIVE_S", 30.0)
+            replies.append(await post(transport, url))  # the second had more than its answer: a third
+            await asyncio.sleep(0.1)
+            replies.append(await post(transport, url))  # the third got bytes while idle: a fourth
+        await transport.aclose()
+        return server, replies
+
+    server, replies = asyncio.run(main())
+    assert [(r.status, r.body) for r in replies] == [(200, f'{{"n": {n}}}'.encode()) for n in (1, 2, 3, 4)]
+    assert (server.connections, server.requests) == (4, 4)

@@ -35,6 +35,7 @@ from hackkit.llm.providers._transport import (
 )
 
 READ_HIGH_WATER = 256 * 1024  # bytes buffered for a slow reader before the socket is read no more
+KEEPALIVE_S = 30.0  # an idle connection older than this is closed instead of reused (aiohttp's default too)
 
 
 class ConnectionDropped(ConnectionError):
@@ -50,6 +51,8 @@ class _Connection(asyncio.Protocol):
         self._new_parser = lambda: httptools.HttpResponseParser(self)
         self.transport: asyncio.Transport | None = None
         self.closed = False
+        self.busy = False  # a request is in flight: only then may bytes arrive
+        self.idle_since = 0.0
         self._reset()
 
     def _reset(self) -> None:
@@ -58,6 +61,7 @@ class _Connection(asyncio.Protocol):
         self.headers: list[tuple[str, str]] = []
         self.headers_done = False
         self.complete = False
+        self.unasked = False  # a second answer began after this request's: never reuse the connection
         self.keep_alive = False  # what the answer said, read when it ended (the parser forgets after)
         self.received = False  # any byte of this answer
         self.chunks: list[bytes] = []
@@ -72,6 +76,9 @@ class _Connection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
+        if not self.busy:  # bytes nobody asked for, on an idle connection: never reuse it
+            self._fail(ConnectionError("the server sent data on an idle connection"))
+            return
         self.received = True
         try:
             self.parser.feed_data(data)
@@ -91,25 +98,32 @@ class _Connection(asyncio.Protocol):
             return
         self._fail(exc or ConnectionDropped("the server closed the connection"))
 
-    # -- httptools' callbacks ---------------------------------------------------------------
+    # -- httptools' callbacks (what follows this request's answer is not part of it) ----------
+
+    def on_message_begin(self) -> None:
+        self.unasked = self.unasked or self.complete
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        if not self.unasked:
+            self.headers.append((name.decode("latin-1"), value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
-        self.status = self.parser.get_status_code()
-        self.headers_done = True
-        self._wake()
+        if not self.unasked:
+            self.status = self.parser.get_status_code()
+            self.headers_done = True
+            self._wake()
 
     def on_body(self, body: bytes) -> None:
-        self.chunks.append(body)
-        self.buffered += len(body)
-        self._wake()
+        if not self.unasked:
+            self.chunks.append(body)
+            self.buffered += len(body)
+            self._wake()
 
     def on_message_complete(self) -> None:
-        self.complete = True
-        self.keep_alive = bool(self.parser.should_keep_alive())
-        self._wake()
+        if not self.unasked:
+            self.complete = True
+            self.keep_alive = bool(self.parser.should_keep_alive())
+            self._wake()
 
     # -- what the transport uses ------------------------------------------------------------
 
@@ -153,7 +167,7 @@ class _Connection(asyncio.Protocol):
         return body
 
     def reusable(self) -> bool:
-        return self.complete and self.keep_alive and not self.closed and self.error is None
+        return self.complete and self.keep_alive and not self.unasked and not self.closed and self.error is None
 
 
 def _expire(waiter: asyncio.Future[None]) -> None:
@@ -169,15 +183,25 @@ class _Pool:
 
     def take(self, address: tuple[str, int]) -> _Connection | None:
         idle = self.idle.get(address)
+        oldest_kept = asyncio.get_running_loop().time() - KEEPALIVE_S
         while idle:
             connection = idle.pop()
+            if connection.idle_since < oldest_kept:  # this one and all below it idled too long
+                for stale in [connection, *idle]:
+                    if stale.transport is not None:
+                        stale.transport.close()
+                idle.clear()
+                break
             if not connection.closed and connection.transport is not None and not connection.transport.is_closing():
+                connection.busy = True
                 return connection
         return None
 
     def give_back(self, address: tuple[str, int], connection: _Connection) -> None:
+        connection.busy = False
         if connection.reusable():
             connection._reset()
+            connection.idle_since = asyncio.get_running_loop().time()
             self.idle.setdefault(address, []).append(connection)
         elif connection.transport is not None:
             connection.transport.close()
@@ -320,6 +344,7 @@ class PlainHttpTransport(_PerLoop):
         loop = asyncio.get_running_loop()
         connect = loop.create_connection(_Connection, *address)
         _, connection = await asyncio.wait_for(connect, min(CONNECT_TIMEOUT, timeout))
+        connection.busy = True
         return connection
 
 

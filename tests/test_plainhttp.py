@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import socket
+import struct
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -267,3 +269,86 @@ def test_a_connection_is_not_reused_after_its_keep_alive_time_or_after_bytes_nob
     server, replies = asyncio.run(main())
     assert [(r.status, r.body) for r in replies] == [(200, f'{{"n": {n}}}'.encode()) for n in (1, 2, 3, 4)]
     assert (server.connections, server.requests) == (4, 4)
+
+
+def test_interim_answers_are_skipped_and_the_real_one_is_this_requests():
+    async def handler(reader, writer, n):
+        writer.write(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        writer.write(answer(f'{{"n": {n}}}'.encode(), "X-Answer: real"))
+        await writer.drain()
+        return True
+
+    async def main():
+        transport = PlainHttpTransport()
+        server = RawServer(handler)
+        async with server as url:
+            replies = [await post(transport, url) for _ in range(3)]
+        await transport.aclose()
+        return server, replies
+
+    server, replies = asyncio.run(main())
+    assert [(r.status, r.body, r.headers.get("x-answer")) for r in replies] == [
+        (200, f'{{"n": {n}}}'.encode(), "real") for n in (1, 2, 3)
+    ]
+    assert "link" not in replies[0].headers  # the interim answer's headers are not the answer's
+    assert server.connections == 1
+
+
+def test_what_goes_on_the_wire_is_escaped_and_credentials_become_basic_auth():
+    seen: list[bytes] = []
+
+    class Recording(RawServer):
+        async def _serve(self, reader, writer):
+            head = await reader.readuntil(b"\r\n\r\n")
+            seen.append(head)
+            writer.write(answer(b"{}"))
+            await writer.drain()
+            writer.close()
+
+    async def main():
+        transport = PlainHttpTransport()
+        async with Recording(None) as url:
+            base = url.removesuffix("/v1/chat/completions")
+            with_user = base.replace("http://", "http://team%40a:s3cret@")
+            await transport.post(with_user + "/v1/modèle x?q=a b", b"{}", {"X-Note": "équipe"}, 5.0, "upstream")
+            with pytest.raises(ProviderConnectionError, match="line break"):
+                await transport.post(url, b"{}", {"Authorization": "Bearer sk\r\nX-Injected: yes"}, 5.0, "upstream")
+        await transport.aclose()
+
+    asyncio.run(main())
+    head = seen[0].decode("utf-8")
+    assert head.startswith("POST /v1/mod%C3%A8le%20x?q=a%20b HTTP/1.1\r\n")
+    assert "\r\nHost: 127.0.0.1:" in head and "s3cret" not in head.split("Authorization")[0]
+    assert "\r\nAuthorization: Basic dGVhbUBhOnMzY3JldA==\r\n" in head  # team@a:s3cret
+    assert "\r\nX-Note: équipe\r\n" in head
+    assert len(seen) == 1  # the header with a line break never left
+
+
+def test_a_broken_gzip_body_or_a_reset_mid_answer_is_a_connection_error():
+    async def broken_gzip(reader, writer, n):
+        writer.write(answer(b"not gzip at all", "Content-Encoding: gzip", "Content-Length: 15"))
+        await writer.drain()
+        return True
+
+    async def reset_mid_answer(reader, writer, n):
+        writer.write(b'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{"half": ')
+        await writer.drain()
+        linger = struct.pack("ii", 1, 0)  # close with a TCP reset, not a clean end
+        writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+        writer.transport.abort()
+        return False
+
+    async def main():
+        transport = PlainHttpTransport()
+        async with RawServer(broken_gzip) as url:
+            with pytest.raises(ProviderConnectionError):
+                await post(transport, url)
+        async with RawServer(reset_mid_answer) as url:
+            with pytest.raises(ProviderConnectionError):
+                await post(transport, url)
+        with pytest.raises(ProviderConnectionError, match="bad URL"):
+            await post(transport, "http://127.0.0.1:99999/v1")
+        await transport.aclose()
+
+    asyncio.run(main())

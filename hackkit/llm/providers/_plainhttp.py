@@ -8,22 +8,26 @@ first out). Remote providers answer over HTTPS in hundreds of milliseconds, wher
 is noise and TLS, proxies' absence and odd servers are aiohttp's proven ground: they stay there.
 
 What a caller sees is the same as through aiohttp: ``Reply`` and ``StreamReply``, case-insensitive
-headers, ``ProviderTimeout`` when connecting or the gap between two reads takes longer than the
-timeout, ``ProviderConnectionError`` for a refused, reset or malformed connection. A stream left
-before its end closes its connection, which cancels the upstream's request. An idle connection
-the server closed is dropped from the pool when its close arrives; a request is never sent twice
-by the transport itself (a failed attempt is the router's to retry, and to log).
+headers, 1xx interim answers skipped, the path percent-encoded, credentials in the URL sent as
+Basic auth, a header with a line break refused before anything is sent; ``ProviderTimeout`` when
+connecting, or the gap between two reads, takes longer than the timeout; ``ProviderConnectionError``
+for a refused, reset or malformed connection or a broken gzip body. A stream left before its end
+closes its connection, which cancels the upstream's request. An idle connection is dropped from
+the pool when the server closes it, sends bytes nobody asked for, or has idled for 30 s; a request
+is never sent twice by the transport itself (a failed attempt is the router's to retry, and to log).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import zlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
+from hackkit.errors import ProviderConnectionError
 from hackkit.llm.providers._transport import (
     CONNECT_TIMEOUT,
     AiohttpTransport,
@@ -35,6 +39,8 @@ from hackkit.llm.providers._transport import (
 )
 
 READ_HIGH_WATER = 256 * 1024  # bytes buffered for a slow reader before the socket is read no more
+PATH_SAFE = "/%:@!$&'()*+,;=-._~"  # what a path keeps as it is (RFC 3986), an escape included
+QUERY_SAFE = PATH_SAFE + "?"
 KEEPALIVE_S = 30.0  # an idle connection older than this is closed instead of reused (aiohttp's default too)
 
 
@@ -62,6 +68,7 @@ class _Connection(asyncio.Protocol):
         self.headers_done = False
         self.complete = False
         self.unasked = False  # a second answer began after this request's: never reuse the connection
+        self.interim = False  # inside a 1xx answer, which the real one follows
         self.keep_alive = False  # what the answer said, read when it ended (the parser forgets after)
         self.received = False  # any byte of this answer
         self.chunks: list[bytes] = []
@@ -93,8 +100,8 @@ class _Connection(asyncio.Protocol):
         self.closed = True
         if self.complete or self.error is not None:
             return
-        if self.headers_done and not self._framed():
-            self.on_message_complete()  # an answer delimited by the connection's end
+        if exc is None and self.headers_done and not self._framed():
+            self.on_message_complete()  # an answer delimited by the connection's (clean) end
             return
         self._fail(exc or ConnectionDropped("the server closed the connection"))
 
@@ -108,10 +115,16 @@ class _Connection(asyncio.Protocol):
             self.headers.append((name.decode("latin-1"), value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
-        if not self.unasked:
-            self.status = self.parser.get_status_code()
-            self.headers_done = True
-            self._wake()
+        if self.unasked:
+            return
+        status = self.parser.get_status_code()
+        if 100 <= status < 200 and status != 101:  # 100 Continue, 103 Early Hints: the answer follows
+            self.interim = True
+            self.headers.clear()
+            return
+        self.status = status
+        self.headers_done = True
+        self._wake()
 
     def on_body(self, body: bytes) -> None:
         if not self.unasked:
@@ -120,6 +133,9 @@ class _Connection(asyncio.Protocol):
             self._wake()
 
     def on_message_complete(self) -> None:
+        if self.interim:  # the end of an interim answer, not of this request's
+            self.interim = False
+            return
         if not self.unasked:
             self.complete = True
             self.keep_alive = bool(self.parser.should_keep_alive())
@@ -167,7 +183,8 @@ class _Connection(asyncio.Protocol):
         return body
 
     def reusable(self) -> bool:
-        return self.complete and self.keep_alive and not self.unasked and not self.closed and self.error is None
+        healthy = not (self.unasked or self.closed or self.paused) and self.error is None
+        return self.complete and self.keep_alive and healthy
 
 
 def _expire(waiter: asyncio.Future[None]) -> None:
@@ -266,7 +283,7 @@ def _errors(provider: str) -> Any:
         yield
     except asyncio.TimeoutError as exc:
         raise timeout_error(provider, "timed out") from exc
-    except OSError as exc:  # refused, reset, dropped, malformed
+    except (OSError, zlib.error) as exc:  # refused, reset, dropped, malformed, a broken gzip body
         raise connection_error(provider, exc) from exc
 
 
@@ -314,10 +331,7 @@ class PlainHttpTransport(_PerLoop):
     async def _answer(
         self, url: str, body: bytes, headers: dict[str, str], timeout: float, provider: str
     ) -> AsyncIterator[_Stream]:
-        parts = urlsplit(url)
-        address = (parts.hostname or "127.0.0.1", parts.port or 80)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        request = _request_bytes(target, parts.netloc, body, headers)
+        address, request = _request(url, body, headers, provider)
         pool: _Pool = self.pool()
         connection = None
         with _errors(provider):
@@ -348,10 +362,33 @@ class PlainHttpTransport(_PerLoop):
         return connection
 
 
-def _request_bytes(target: str, host: str, body: bytes, headers: dict[str, str]) -> bytes:
-    lines = [f"POST {target} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}"]
+def _request(url: str, body: bytes, headers: dict[str, str], provider: str) -> tuple[tuple[str, int], bytes]:
+    """Where to connect, and the request's bytes: the path percent-encoded, credentials in the URL as Basic auth."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or 80
+    except ValueError as exc:
+        raise connection_error(provider, ValueError(f"bad URL {url!r}: {exc}")) from None
+    host = parts.hostname or "127.0.0.1"
+    authority = (f"[{host}]" if ":" in host else host) + ("" if port == 80 else f":{port}")
+    target = quote(parts.path or "/", safe=PATH_SAFE) + (
+        f"?{quote(parts.query, safe=QUERY_SAFE)}" if parts.query else ""
+    )
+    lines = [f"POST {target} HTTP/1.1", f"Host: {authority}", f"Content-Length: {len(body)}"]
     names = {name.lower() for name in headers}
     if "accept-encoding" not in names:
         lines.append("Accept-Encoding: gzip, deflate")
-    lines += [f"{name}: {value}" for name, value in headers.items() if name.lower() not in ("host", "content-length")]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+    if parts.username is not None and "authorization" not in names:
+        user = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        lines.append("Authorization: Basic " + base64.b64encode(user.encode()).decode())
+    for name, value in headers.items():
+        if name.lower() in ("host", "content-length"):
+            continue
+        if any(c in f"{name}{value}" for c in "\r\n\0") or not name.isascii():
+            raise ProviderConnectionError(
+                f"The request to {provider} has a header {name!r} with a line break or NUL in it.",
+                provider=provider,
+                hint="check the provider's api_key_env variable and its headers in hackkit.toml (a trailing newline?)",
+            )
+        lines.append(f"{name}: {value}")
+    return (host, port), ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + body

@@ -312,8 +312,12 @@ def test_what_goes_on_the_wire_is_escaped_and_credentials_become_basic_auth():
             base = url.removesuffix("/v1/chat/completions")
             with_user = base.replace("http://", "http://team%40a:s3cret@")
             await transport.post(with_user + "/v1/modèle x?q=a b", b"{}", {"X-Note": "équipe"}, 5.0, "upstream")
-            with pytest.raises(ProviderConnectionError, match="line break"):
+            with pytest.raises(ProviderConnectionError, match="line break") as split:
                 await transport.post(url, b"{}", {"Authorization": "Bearer sk\r\nX-Injected: yes"}, 5.0, "upstream")
+            assert "Bearer" not in str(split.value)
+            with pytest.raises(ProviderConnectionError, match="not a valid HTTP header name"):
+                await transport.post(url, b"{}", {"Bad Name": "x"}, 5.0, "upstream")
+            await transport.post(url + "/100%/x%zz%41", b"{}", {"Transfer-Encoding": "chunked"}, 5.0, "upstream")
         await transport.aclose()
 
     asyncio.run(main())
@@ -322,7 +326,9 @@ def test_what_goes_on_the_wire_is_escaped_and_credentials_become_basic_auth():
     assert "\r\nHost: 127.0.0.1:" in head and "s3cret" not in head.split("Authorization")[0]
     assert "\r\nAuthorization: Basic dGVhbUBhOnMzY3JldA==\r\n" in head  # team@a:s3cret
     assert "\r\nX-Note: équipe\r\n" in head
-    assert len(seen) == 1  # the header with a line break never left
+    assert len(seen) == 2  # the refused headers never left
+    assert seen[1].startswith(b"POST /v1/chat/completions/100%25/x%25zz%41 HTTP/1.1\r\n")
+    assert b"transfer-encoding" not in seen[1].lower()  # the client frames the body itself
 
 
 def test_a_broken_gzip_body_or_a_reset_mid_answer_is_a_connection_error():
@@ -347,8 +353,120 @@ def test_a_broken_gzip_body_or_a_reset_mid_answer_is_a_connection_error():
         async with RawServer(reset_mid_answer) as url:
             with pytest.raises(ProviderConnectionError):
                 await post(transport, url)
-        with pytest.raises(ProviderConnectionError, match="bad URL"):
-            await post(transport, "http://127.0.0.1:99999/v1")
+        with pytest.raises(ProviderConnectionError, match="bad host or port") as bad:
+            await post(transport, "http://admin:s3cret@127.0.0.1:99999/v1")
+        assert "s3cret" not in str(bad.value)  # the message reaches teams in a 503: never the URL
         await transport.aclose()
 
     asyncio.run(main())
+
+
+def test_bytes_waiting_unread_on_an_idle_connection_never_become_the_next_answer():
+    """The loop was busy when a stray answer arrived: the socket is checked before the connection is reused."""
+    import threading
+    import time as clock
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port, served = listener.getsockname()[1], []
+
+    def serve() -> None:  # a thread, so it answers while the client's loop is blocked
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            served.append(conn)
+            threading.Thread(target=answer_each, args=(conn, len(served)), daemon=True).start()
+
+    def answer_each(conn: socket.socket, number: int) -> None:
+        data = b""
+        while True:
+            while b"\r\n\r\n" not in data or not data.split(b"\r\n\r\n", 1)[1].startswith(b'{"x": 1}'):
+                try:
+                    chunk = conn.recv(65536)
+                except OSError:  # closed when the test ends
+                    return
+                if not chunk:
+                    return
+                data += chunk
+            data = data.split(b'{"x": 1}', 1)[1]
+            conn.sendall(answer(f'{{"connection": {number}}}'.encode()))
+            if number == 1:
+                clock.sleep(0.01)
+                conn.sendall(answer(b'{"GHOST": true}'))  # an answer nobody asked for
+
+    threading.Thread(target=serve, daemon=True).start()
+
+    async def main():
+        transport = PlainHttpTransport()
+        url = f"http://127.0.0.1:{port}/v1/chat/completions"
+        first = await post(transport, url)
+        clock.sleep(0.05)  # the loop is busy elsewhere: the ghost lands in the socket, unread
+        second = await post(transport, url)
+        await transport.aclose()
+        return first, second
+
+    try:
+        first, second = asyncio.run(main())
+    finally:
+        listener.close()
+        for conn in served:
+            conn.close()
+    assert first.body == b'{"connection": 1}'
+    assert second.body == b'{"connection": 2}'  # a new connection, not the ghost
+
+
+def test_connections_idle_past_the_keep_alive_time_are_closed_even_below_a_busy_one(monkeypatch):
+    import hackkit.llm.providers._plainhttp as plainhttp
+
+    open_connections = []
+
+    async def handler(reader, writer, n):
+        writer.write(answer(b"{}"))
+        await writer.drain()
+        return True
+
+    async def main():
+        transport = PlainHttpTransport()
+        server = RawServer(handler)
+        async with server as url:
+            await asyncio.gather(*(post(transport, url) for _ in range(5)))  # a burst: five connections
+            monkeypatch.setattr(plainhttp, "KEEPALIVE_S", 0.2)
+            for _ in range(4):  # steady traffic keeps reusing the newest
+                await asyncio.sleep(0.1)
+                await post(transport, url)
+            open_connections.append(sum(len(idle) for idle in transport.pool().idle.values()))
+        await transport.aclose()
+        return server
+
+    server = asyncio.run(main())
+    assert server.connections == 5 and open_connections == [1]
+
+
+def test_what_an_upstream_may_send_is_read_as_aiohttp_reads_it():
+    import zlib
+
+    two_members = gzip.compress(b"first ") + gzip.compress(b"second")
+    raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    raw_deflate = raw.compress(b"raw deflate") + raw.flush()
+    answers = {
+        1: answer(two_members, "Content-Encoding: gzip", f"Content-Length: {len(two_members)}"),
+        2: answer(raw_deflate, "Content-Encoding: deflate", f"Content-Length: {len(raw_deflate)}"),
+        3: b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokGARBAGE",  # junk after a whole answer
+        4: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\nConnection: close\r\n\r\nuntil the end",
+    }
+
+    async def handler(reader, writer, n):
+        writer.write(answers[n])
+        await writer.drain()
+        return n not in (3, 4)
+
+    async def main():
+        transport = PlainHttpTransport()
+        server = RawServer(handler)
+        async with server as url:
+            bodies = [(await post(transport, url)).body for _ in answers]
+        await transport.aclose()
+        return bodies
+
+    assert asyncio.run(main()) == [b"first second", b"raw deflate", b"ok", b"until the end"]

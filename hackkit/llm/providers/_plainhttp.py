@@ -13,15 +13,20 @@ Basic auth, a header with a line break refused before anything is sent; ``Provid
 connecting, or the gap between two reads, takes longer than the timeout; ``ProviderConnectionError``
 for a refused, reset or malformed connection or a broken gzip body. A stream left before its end
 closes its connection, which cancels the upstream's request. An idle connection is dropped from
-the pool when the server closes it, sends bytes nobody asked for, or has idled for 30 s; a request
+the pool when the server closes it, sends bytes nobody asked for (its socket is looked at before
+each reuse, so bytes the event loop has not read yet count too), or has idled for 30 s; a request
 is never sent twice by the transport itself (a failed attempt is the router's to retry, and to log).
+Error messages never quote the URL or a header's value: either may hold a secret.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import contextlib
+import re
+import select
 import zlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -41,6 +46,8 @@ from hackkit.llm.providers._transport import (
 READ_HIGH_WATER = 256 * 1024  # bytes buffered for a slow reader before the socket is read no more
 PATH_SAFE = "/%:@!$&'()*+,;=-._~"  # what a path keeps as it is (RFC 3986), an escape included
 QUERY_SAFE = PATH_SAFE + "?"
+LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an HTTP header name (RFC 9110's token)
 KEEPALIVE_S = 30.0  # an idle connection older than this is closed instead of reused (aiohttp's default too)
 
 
@@ -70,7 +77,6 @@ class _Connection(asyncio.Protocol):
         self.unasked = False  # a second answer began after this request's: never reuse the connection
         self.interim = False  # inside a 1xx answer, which the real one follows
         self.keep_alive = False  # what the answer said, read when it ended (the parser forgets after)
-        self.received = False  # any byte of this answer
         self.chunks: list[bytes] = []
         self.buffered = 0
         self.error: BaseException | None = None
@@ -86,11 +92,17 @@ class _Connection(asyncio.Protocol):
         if not self.busy:  # bytes nobody asked for, on an idle connection: never reuse it
             self._fail(ConnectionError("the server sent data on an idle connection"))
             return
-        self.received = True
         try:
             self.parser.feed_data(data)
         except Exception as exc:  # httptools' HttpParserError and friends: not HTTP
-            self._fail(ConnectionError(f"malformed HTTP answer: {exc}"))
+            if self.complete:  # junk after a whole answer: keep the answer, never the connection
+                self.unasked = True
+                if self.transport is not None:
+                    self.transport.close()
+                return
+            upgrade = getattr(exc, "__class__", type(exc)).__name__ == "HttpParserUpgrade"
+            what = "an upgrade (101) instead of an answer" if upgrade else f"malformed HTTP answer: {exc}"
+            self._fail(ConnectionError(what))
             return
         if self.buffered > READ_HIGH_WATER and not self.paused and self.transport is not None:
             self.paused = True
@@ -144,8 +156,14 @@ class _Connection(asyncio.Protocol):
     # -- what the transport uses ------------------------------------------------------------
 
     def _framed(self) -> bool:
-        names = {name.lower() for name, _ in self.headers}
-        return "content-length" in names or "transfer-encoding" in names
+        """Content-Length or chunked says where the answer ends (else the connection's end does)."""
+        for name, value in self.headers:
+            name = name.lower()
+            if name == "content-length":
+                return True
+            if name == "transfer-encoding" and value.replace(" ", "").lower().endswith("chunked"):
+                return True
+        return False
 
     def _fail(self, error: BaseException) -> None:
         self.error = error
@@ -187,6 +205,17 @@ class _Connection(asyncio.Protocol):
         return self.complete and self.keep_alive and healthy
 
 
+def _readable(transport: asyncio.Transport) -> bool:
+    """Whether the socket has bytes or an end waiting that the event loop has not read yet."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return False
+    try:
+        return bool(select.select([sock.fileno()], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
+
+
 def _expire(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_exception(asyncio.TimeoutError())
@@ -196,22 +225,23 @@ class _Pool:
     """Idle keep-alive connections per (host, port), reused last in, first out."""
 
     def __init__(self) -> None:
-        self.idle: dict[tuple[str, int], list[_Connection]] = {}
+        self.idle: dict[tuple[str, int], collections.deque[_Connection]] = {}
 
     def take(self, address: tuple[str, int]) -> _Connection | None:
+        """The connection idle the shortest, unless its socket has anything to read (bytes or the server's close)."""
         idle = self.idle.get(address)
-        oldest_kept = asyncio.get_running_loop().time() - KEEPALIVE_S
+        if not idle:
+            return None
+        self._prune(idle)
         while idle:
             connection = idle.pop()
-            if connection.idle_since < oldest_kept:  # this one and all below it idled too long
-                for stale in [connection, *idle]:
-                    if stale.transport is not None:
-                        stale.transport.close()
-                idle.clear()
-                break
-            if not connection.closed and connection.transport is not None and not connection.transport.is_closing():
-                connection.busy = True
-                return connection
+            if connection.closed or connection.transport is None or connection.transport.is_closing():
+                continue
+            if _readable(connection.transport):  # not read by the loop yet: never take it as an answer
+                connection.transport.close()
+                continue
+            connection.busy = True
+            return connection
         return None
 
     def give_back(self, address: tuple[str, int], connection: _Connection) -> None:
@@ -219,9 +249,20 @@ class _Pool:
         if connection.reusable():
             connection._reset()
             connection.idle_since = asyncio.get_running_loop().time()
-            self.idle.setdefault(address, []).append(connection)
+            idle = self.idle.setdefault(address, collections.deque())
+            idle.append(connection)
+            self._prune(idle)
         elif connection.transport is not None:
             connection.transport.close()
+
+    @staticmethod
+    def _prune(idle: collections.deque[_Connection]) -> None:
+        """Close what idled past KEEPALIVE_S or was closed: the oldest are at the left."""
+        oldest_kept = asyncio.get_running_loop().time() - KEEPALIVE_S
+        while idle and (idle[0].idle_since < oldest_kept or idle[0].closed):
+            stale = idle.popleft()
+            if stale.transport is not None:
+                stale.transport.close()
 
     def close(self) -> None:
         for idle in self.idle.values():
@@ -240,13 +281,28 @@ class _Stream:
         self.connection, self.timeout, self.provider = connection, timeout, provider
         self.status = connection.status
         self.headers: Mapping[str, str] = CIMultiDict(connection.headers)
-        encoding = self.headers.get("content-encoding", "").lower()
-        self._inflate = (
-            zlib.decompressobj(31 if encoding == "gzip" else 15) if encoding in ("gzip", "deflate") else None
-        )
+        self._encoding = self.headers.get("content-encoding", "").strip().lower()
+        self._inflate = _inflater(self._encoding) if self._encoding in ("gzip", "x-gzip", "deflate") else None
+        self._started = False
 
     def _decoded(self, data: bytes) -> bytes:
-        return self._inflate.decompress(data) if self._inflate is not None and data else data
+        """The body as sent before Content-Encoding: gzip (every member) or deflate (zlib or raw)."""
+        if self._inflate is None or not data:
+            return data
+        out = []
+        try:
+            out.append(self._inflate.decompress(data))
+        except zlib.error:
+            if self._started or self._encoding != "deflate":
+                raise
+            self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)  # deflate without its zlib header
+            out.append(self._inflate.decompress(data))
+        self._started = True
+        while self._inflate.eof and self._inflate.unused_data:  # gzip's next member
+            rest = self._inflate.unused_data
+            self._inflate = _inflater(self._encoding)
+            out.append(self._inflate.decompress(rest))
+        return b"".join(out)
 
     async def read(self) -> bytes:
         connection, parts = self.connection, []
@@ -277,6 +333,10 @@ class _Stream:
             yield pending.decode("utf-8", "replace").rstrip("\r")
 
 
+def _inflater(encoding: str) -> Any:
+    return zlib.decompressobj(16 + zlib.MAX_WBITS if "gzip" in encoding else zlib.MAX_WBITS)
+
+
 @contextlib.contextmanager
 def _errors(provider: str) -> Any:
     try:
@@ -285,6 +345,8 @@ def _errors(provider: str) -> Any:
         raise timeout_error(provider, "timed out") from exc
     except (OSError, zlib.error) as exc:  # refused, reset, dropped, malformed, a broken gzip body
         raise connection_error(provider, exc) from exc
+    except ValueError as exc:  # a host name that can not be encoded (IDNA), a NUL in it
+        raise connection_error(provider, ValueError(f"bad host in the provider's base_url ({exc})")) from None
 
 
 class PlainHttpTransport(_PerLoop):
@@ -364,31 +426,49 @@ class PlainHttpTransport(_PerLoop):
 
 def _request(url: str, body: bytes, headers: dict[str, str], provider: str) -> tuple[tuple[str, int], bytes]:
     """Where to connect, and the request's bytes: the path percent-encoded, credentials in the URL as Basic auth."""
+
+    def refuse(what: str) -> ProviderConnectionError:  # never with the URL or a value: either may hold a secret
+        return ProviderConnectionError(
+            f"The request to {provider} can not be sent: {what}.",
+            provider=provider,
+            hint="check the provider's base_url, its api_key_env variable and its headers in hackkit.toml",
+        )
+
     try:
         parts = urlsplit(url)
-        port = parts.port or 80
-    except ValueError as exc:
-        raise connection_error(provider, ValueError(f"bad URL {url!r}: {exc}")) from None
-    host = parts.hostname or "127.0.0.1"
-    authority = (f"[{host}]" if ":" in host else host) + ("" if port == 80 else f":{port}")
-    target = quote(parts.path or "/", safe=PATH_SAFE) + (
-        f"?{quote(parts.query, safe=QUERY_SAFE)}" if parts.query else ""
-    )
-    lines = [f"POST {target} HTTP/1.1", f"Host: {authority}", f"Content-Length: {len(body)}"]
+        port = 80 if parts.port is None else parts.port
+        host = parts.hostname or "127.0.0.1"
+        named = host if ":" in host else host.encode("idna").decode("ascii")
+    except (ValueError, UnicodeError):
+        raise refuse("its base_url has a bad host or port") from None
+    authority = (f"[{host}]" if ":" in host else named) + ("" if port == 80 else f":{port}")
+    try:
+        path = quote(_lone_percent(parts.path or "/"), safe=PATH_SAFE)
+        query = quote(_lone_percent(parts.query), safe=QUERY_SAFE)
+        lines = [f"POST {path}{'?' + query if query else ''} HTTP/1.1", f"Host: {authority}"]
+    except UnicodeError:
+        raise refuse("its base_url's path can not be encoded") from None
+    lines.append(f"Content-Length: {len(body)}")
     names = {name.lower() for name in headers}
     if "accept-encoding" not in names:
         lines.append("Accept-Encoding: gzip, deflate")
-    if parts.username is not None and "authorization" not in names:
-        user = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    if (parts.username or parts.password) and "authorization" not in names:
+        user = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
         lines.append("Authorization: Basic " + base64.b64encode(user.encode()).decode())
     for name, value in headers.items():
-        if name.lower() in ("host", "content-length"):
-            continue
-        if any(c in f"{name}{value}" for c in "\r\n\0") or not name.isascii():
-            raise ProviderConnectionError(
-                f"The request to {provider} has a header {name!r} with a line break or NUL in it.",
-                provider=provider,
-                hint="check the provider's api_key_env variable and its headers in hackkit.toml (a trailing newline?)",
-            )
+        if name.lower() in ("host", "content-length", "transfer-encoding"):
+            continue  # this client frames the body itself
+        if not TOKEN.fullmatch(name):
+            raise refuse(f"the header name {name!r} is not a valid HTTP header name")
+        if any(c in value for c in "\r\n\0"):
+            raise refuse(f"the header {name!r} has a line break or NUL in its value (a trailing newline?)")
         lines.append(f"{name}: {value}")
-    return (host, port), ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + body
+    try:
+        return (host, port), ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + body
+    except UnicodeError:
+        raise refuse("a header value can not be encoded (a key read from a file in another encoding?)") from None
+
+
+def _lone_percent(text: str) -> str:
+    """A ``%`` that starts no escape, written as ``%25`` (what quote() would leave raw)."""
+    return LONE_PERCENT.sub("%25", text)

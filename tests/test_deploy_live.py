@@ -87,7 +87,7 @@ class SpaceHost:
             torch = next(
                 line for line in (folder / "requirements.txt").read_text().splitlines() if line.startswith("torch")
             )
-            self.run(space, [str(self.venv / "bin" / "pip"), "install", "-q", torch], folder, env)
+            self.run(space, [str(self.venv / "bin" / "pip"), "install", "-q", "--no-compile", torch], folder, env)
             self.run(space, [str(self.venv / "bin" / "pip"), "install", "-q", "-r", "requirements.txt"], folder, env)
             app_file = re.search(r"^app_file: (\S+)$", readme, re.M)[1]  # type: ignore[index]
             command = [str(self.venv / "bin" / "python"), app_file]

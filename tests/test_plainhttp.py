@@ -71,6 +71,20 @@ async def post(transport: PlainHttpTransport, url: str, timeout: float = 5.0):
     return await transport.post(url, b'{"x": 1}', {"Content-Type": "application/json"}, timeout, "upstream")
 
 
+def exchange(handler: Handler, count: int) -> tuple[RawServer, list]:
+    """``count`` requests in turn to a raw server answering with ``handler``: the server and the replies."""
+
+    async def main():
+        transport = PlainHttpTransport()
+        server = RawServer(handler)
+        async with server as url:
+            replies = [await post(transport, url) for _ in range(count)]
+        await transport.aclose()
+        return server, replies
+
+    return asyncio.run(main())
+
+
 def test_keep_alive_connections_are_reused_and_every_framing_is_read_whole():
     bodies = [b'{"n": 1}', b'{"n": 2}', b'{"n": 3}']
 
@@ -91,15 +105,7 @@ def test_keep_alive_connections_are_reused_and_every_framing_is_read_whole():
         await writer.drain()
         return True
 
-    async def main():
-        transport = PlainHttpTransport()
-        server = RawServer(handler)
-        async with server as url:
-            replies = [await post(transport, url) for _ in bodies]
-        await transport.aclose()
-        return server, replies
-
-    server, replies = asyncio.run(main())
+    server, replies = exchange(handler, len(bodies))
     assert [r.body for r in replies] == bodies
     assert replies[2].headers["content-encoding"] == "gzip"  # headers are case-insensitive
     assert (server.connections, server.requests) == (1, 3)
@@ -279,15 +285,7 @@ def test_interim_answers_are_skipped_and_the_real_one_is_this_requests():
         await writer.drain()
         return True
 
-    async def main():
-        transport = PlainHttpTransport()
-        server = RawServer(handler)
-        async with server as url:
-            replies = [await post(transport, url) for _ in range(3)]
-        await transport.aclose()
-        return server, replies
-
-    server, replies = asyncio.run(main())
+    server, replies = exchange(handler, 3)
     assert [(r.status, r.body, r.headers.get("x-answer")) for r in replies] == [
         (200, f'{{"n": {n}}}'.encode(), "real") for n in (1, 2, 3)
     ]
@@ -461,12 +459,5 @@ def test_what_an_upstream_may_send_is_read_as_aiohttp_reads_it():
         await writer.drain()
         return n not in (3, 4)
 
-    async def main():
-        transport = PlainHttpTransport()
-        server = RawServer(handler)
-        async with server as url:
-            bodies = [(await post(transport, url)).body for _ in answers]
-        await transport.aclose()
-        return bodies
-
-    assert asyncio.run(main()) == [b"first second", b"raw deflate", b"ok", b"until the end"]
+    _, replies = exchange(handler, len(answers))
+    assert [r.body for r in replies] == [b"first second", b"raw deflate", b"ok", b"until the end"]

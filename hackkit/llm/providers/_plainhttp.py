@@ -100,7 +100,7 @@ class _Connection(asyncio.Protocol):
                 if self.transport is not None:
                     self.transport.close()
                 return
-            upgrade = getattr(exc, "__class__", type(exc)).__name__ == "HttpParserUpgrade"
+            upgrade = type(exc).__name__ == "HttpParserUpgrade"
             what = "an upgrade (101) instead of an answer" if upgrade else f"malformed HTTP answer: {exc}"
             self._fail(ConnectionError(what))
             return

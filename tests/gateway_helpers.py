@@ -8,9 +8,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from browser import free_port
@@ -18,6 +19,8 @@ from browser import free_port
 from hackkit.config import load_settings
 from hackkit.server.serve import admin_key
 from hackkit.server.store import open_store
+
+T = TypeVar("T")
 
 
 class RunningGateway:
@@ -49,6 +52,14 @@ class RunningGateway:
 def write_config(folder: Path, toml: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "hackkit.toml").write_text("schema_version = 1\n" + toml)
+
+
+def eventually(check: Callable[[], T], timeout: float = 20.0) -> T:
+    """``check()`` once it is true: a gateway on PostgreSQL ships its settlements just after the answer."""
+    deadline = time.time() + timeout
+    while not (result := check()) and time.time() < deadline:
+        time.sleep(0.05)
+    return result
 
 
 @contextmanager

@@ -78,7 +78,7 @@ class CallLog:
         windowed = self.key.rpm is not None or self.key.tpm is not None
         tokens = usage.input_tokens + usage.output_tokens
         settlement = Settlement(self.request_id, self.key.id, cost, tokens, row, windowed)
-        await self.gateway.hot(self.gateway.store.settle, settlement)
+        await self.gateway.settle(settlement)
 
     async def settle(self, response: ChatResponse, payload: Any = None) -> None:
         extra = {}

@@ -39,8 +39,10 @@ class ApiError(HackkitError):
         param: str | None = None,
         retry_after: float | None = None,
         hint: str | None = None,
+        held: bool = False,
     ) -> None:
         super().__init__(message, hint=hint)
+        self.held = held  # a refusal for what calls in flight hold (budget, tokens): it may pass once they settle
         self.status = status
         self.code = code
         self.type = type or TYPES.get(status, "api_error")

@@ -39,12 +39,15 @@ from hackkit.server import openai_format as fmt
 from hackkit.server.calllog import CallLog
 from hackkit.server.catalog import DEFAULT_ALIASES, Catalog, Exposed
 from hackkit.server.errors import ApiError, invalid_key
-from hackkit.server.store import AdmissionRequest, KeyRecord, SQLStore, hash_key
+from hackkit.server.store import AdmissionRequest, KeyRecord, Settlement, SQLStore, hash_key
+from hackkit.server.store.journal import journal_for
 from hackkit.server.streaming import ChatEvents, open_stream
 
 log = logging.getLogger("hackkit.gateway")
 T = TypeVar("T")
 RESERVATION_MARGIN_S = 120.0  # an unsettled reservation lapses this long after the call's deadline
+OTHERS_SHIP_S = 0.01  # how long a refusal waits for other workers' journals before it decides again
+MAX_BACKLOG = 2_000  # settlements a worker may have unshipped before its answers wait for the store
 
 
 @dataclass
@@ -120,6 +123,7 @@ class Gateway:
         self.admin = KeyRecord("admin", "(admin)", "admin", "active", rpm=self.config.admin_rpm)
         self.admin.max_tokens = self.config.keys.max_tokens
         self._db = ThreadPoolExecutor(max_workers=db_threads, thread_name_prefix="hackkit-gateway-db")
+        self.journal = journal_for(store, (settings.root or Path.cwd()) / ".hackkit" / "journal")
 
     async def db(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a store call in the store's threads."""
@@ -134,9 +138,19 @@ class Gateway:
                 return result  # type: ignore[no-any-return]
         return await self.db(fn, *args)
 
+    async def settle(self, settlement: Settlement) -> None:
+        """Charge and log an admitted call before its answer ends (see ``store/journal.py`` for PostgreSQL)."""
+        ticket = None if self.journal is None else self.journal.append(settlement)
+        if ticket is None:
+            await self.hot(self.store.settle, settlement)
+        elif self.journal is not None and self.journal.backlog > MAX_BACKLOG:
+            await asyncio.to_thread(self.journal.wait, ticket)  # the store fell behind: hold the answers back
+
     async def aclose(self) -> None:
         await self.client.aclose()
         self._db.shutdown(wait=True)
+        if self.journal is not None:
+            await asyncio.to_thread(self.journal.close)
         self.store.close()
 
     # -- who is asking ----------------------------------------------------------------------
@@ -203,6 +217,15 @@ class Gateway:
             approval_required=prompt.approval_required if prompt is not None else model.approval_required,
             admin=self.admin if caller.admin else None,
         )
+        try:
+            return await self.hot(self.store.admit, request)
+        except ApiError as refusal:
+            if self.journal is None or not refusal.held:
+                raise
+        # Answered calls hold their worst case until their journaled settlements ship: wait for
+        # this worker's, and a moment for other workers', then decide again.
+        await asyncio.to_thread(self.journal.wait)
+        await asyncio.sleep(OTHERS_SHIP_S)
         return await self.hot(self.store.admit, request)
 
     async def resolve(self, caller: Caller, name: object) -> Exposed:

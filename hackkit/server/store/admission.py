@@ -198,6 +198,7 @@ def check_windows(key: KeyRecord, request: AdmissionRequest, reserve_tokens: int
             code="rate_limit_exceeded",
             retry_after=reset,
             hint="wait and retry, send shorter prompts, or set a lower max_tokens",
+            held=True,
         )
     return Limits(
         key.rpm,
@@ -229,4 +230,5 @@ def check_budget(key: KeyRecord, request: AdmissionRequest, reserve_nano: int, r
             code="insufficient_quota",
             type="insufficient_quota",
             hint="ask the organisers for more budget, or set a lower max_tokens",
+            held=True,
         )

@@ -1,7 +1,7 @@
 """PostgreSQL's request path: admission in one statement for a key the worker knows, settlement in one.
 
 A request costs two statements, each its own transaction (the first version sent ten, the second
-three):
+three), and only the first before its answer ends:
 
 1. ``hackkit_admit_known`` (migration 005), for a key this worker admitted before: it finds the
    key by its hash under its row lock and reserves only when the key's settings are still those
@@ -15,8 +15,11 @@ three):
    at the window and the budget again and reserves. When the key's settings changed or the room
    went since the read, it reserves nothing and the request is admitted again the common way,
    under the lock from the start (``AdmissionMixin.admit``), which decides afresh;
-3. settlement, one statement (data-modifying CTEs): release the reservation, charge what the call
-   cost (at most what was reserved), count its tokens, write its log row.
+3. settlement, after the answer, from the worker's journal (``journal.py``): ``hackkit_settle_many``
+   (migration 006) releases the reservations, charges what the calls cost (at most what was
+   reserved), counts their tokens and writes their log rows, many requests in one call under load.
+   ``settle`` (one statement, data-modifying CTEs) does the same for one request before its
+   answer ends, when the journal cannot be written.
 
 What a worker remembers of a key is only a shortcut to that one call: nothing it holds can admit a
 request the database would refuse, so a change on any machine applies to the next request.
@@ -28,6 +31,7 @@ PostgreSQL (docs/benchmarks.md).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from hackkit.server.errors import ApiError, invalid_key
@@ -67,6 +71,7 @@ SETTLE = f"""WITH locked AS (SELECT count(*) AS n FROM (SELECT 1 FROM keys WHERE
 INSERT INTO requests ({", ".join(LOG_COLUMNS)})
 VALUES ({", ".join("(SELECT nano FROM charge)" if c == "cost_nano" else "?" for c in LOG_COLUMNS)})
 RETURNING cost_nano"""
+SETTLE_MANY = "SELECT hackkit_settle_many(?::json)"  # migration 006: many journaled settlements, idempotent
 
 
 class PostgresAdmission(AdmissionMixin):
@@ -136,6 +141,10 @@ class PostgresAdmission(AdmissionMixin):
         head = (settlement.key_id, settlement.request_id, settlement.cost_nano, settlement.cost_nano, settlement.key_id)
         counted = (settlement.tokens, settlement.request_id, settlement.windowed)
         return int(self.one(SETTLE, (*head, *counted, *log.values()))[0])
+
+    def settle_many(self, entries: list[dict[str, Any]]) -> int:
+        """Settle journaled entries (``journal.journal_entry``) in one call; how many were new to the log."""
+        return int(self.one(SETTLE_MANY, (json.dumps(entries, ensure_ascii=False),))[0])
 
 
 def _admit_args(settings: str, request: AdmissionRequest, decision: Decision) -> list[Any]:

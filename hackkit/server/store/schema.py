@@ -93,6 +93,56 @@ POSTGRES_ADMIT_KNOWN = [
 ]
 
 
+# PostgreSQL's settlement of many requests in one call, from a worker's journal (``journal.py``):
+# the keys are locked first, in one order (two workers' batches never deadlock), then each entry
+# releases its reservation, is logged, charged (at most what was reserved) and counted. An entry
+# whose log row exists already (``request_id`` is unique) is not charged again, so a journal
+# shipped twice, or shipped while a killed worker's last statement still ran, settles each request
+# once. Each statement is a cached plan on an index; returns how many requests were new to the log.
+POSTGRES_SETTLE_MANY = [
+    """CREATE FUNCTION hackkit_settle_many(p_entries JSON) RETURNS INTEGER LANGUAGE plpgsql AS $$
+    DECLARE
+        e RECORD;
+        held BIGINT;
+        charge BIGINT;
+        inserted INTEGER;
+        logged INTEGER := 0;
+    BEGIN
+        PERFORM 1 FROM keys WHERE id IN (SELECT x->>'_key' FROM json_array_elements(p_entries) x)
+            ORDER BY id FOR UPDATE;
+        FOR e IN SELECT * FROM json_to_recordset(p_entries) AS s(
+            _key TEXT, _cost BIGINT, _tokens BIGINT, _windowed BOOLEAN, request_id TEXT, ts DOUBLE PRECISION,
+            team TEXT, key_id TEXT, route TEXT, model_asked TEXT, model_used TEXT, provider TEXT,
+            input_tokens INTEGER, output_tokens INTEGER, latency_ms DOUBLE PRECISION, ttft_ms DOUBLE PRECISION,
+            status TEXT, http_status INTEGER, error_class TEXT, error TEXT, stream INTEGER, fallback INTEGER,
+            payload TEXT, prompt_name TEXT, prompt_version TEXT)
+        LOOP
+            DELETE FROM reservations WHERE request_id = e.request_id RETURNING amount_nano INTO held;
+            charge := LEAST(e._cost, COALESCE(held, e._cost));
+            INSERT INTO requests (request_id, ts, team, key_id, route, model_asked, model_used, provider,
+                input_tokens, output_tokens, cost_nano, latency_ms, ttft_ms, status, http_status, error_class,
+                error, stream, fallback, payload, prompt_name, prompt_version)
+            VALUES (e.request_id, e.ts, e.team, e.key_id, e.route, e.model_asked, e.model_used, e.provider,
+                e.input_tokens, e.output_tokens, charge, e.latency_ms, e.ttft_ms, e.status, e.http_status,
+                e.error_class, e.error, COALESCE(e.stream, 0), COALESCE(e.fallback, 0), e.payload, e.prompt_name,
+                e.prompt_version)
+            ON CONFLICT (request_id) DO NOTHING;
+            GET DIAGNOSTICS inserted = ROW_COUNT;
+            IF inserted > 0 THEN
+                logged := logged + 1;
+                IF charge > 0 THEN
+                    UPDATE keys SET spent_nano = spent_nano + charge WHERE id = e._key;
+                END IF;
+            END IF;
+            IF e._windowed THEN
+                UPDATE rate_events SET tokens = e._tokens WHERE request_id = e.request_id;
+            END IF;
+        END LOOP;
+        RETURN logged;
+    END $$""",
+]
+
+
 def migrations(d: Dialect) -> list[tuple[str, list[str]]]:
     """Append-only: a new schema change is a new entry at the end, never an edit."""
     return [
@@ -150,4 +200,5 @@ def migrations(d: Dialect) -> list[tuple[str, list[str]]]:
         ),
         ("004_postgres_admission", POSTGRES_ADMIT if d.name == "postgresql" else []),
         ("005_postgres_admission_known", POSTGRES_ADMIT_KNOWN if d.name == "postgresql" else []),
+        ("006_postgres_settle_many", POSTGRES_SETTLE_MANY if d.name == "postgresql" else []),
     ]

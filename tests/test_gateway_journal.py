@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import psycopg
@@ -22,7 +24,8 @@ from gateway_helpers import eventually, postgres_databases
 from test_gateway_postgres import wait_until_blocked_on_a_lock
 
 from hackkit.server.store import AdmissionRequest, Settlement, hash_key, open_store
-from hackkit.server.store.journal import SettlementJournal, journal_entry
+from hackkit.server.store import journal as journal_module
+from hackkit.server.store.journal import SettlementJournal, journal_entry, journal_for
 
 PRICE = (1000.0, 1000.0)  # nano-dollars per token either way
 COST = 35_000  # what each answer below costs, under its 110,000 worst case
@@ -118,12 +121,13 @@ def test_a_torn_last_line_is_skipped_and_reported(store, folder, caplog):
     record, secret = store.create_key("A", budget_usd=1.0)
     entries = [json.dumps(journal_entry(s)) for s in admitted(store, secret, 2)]
     folder.mkdir()
-    (folder / "elsewhere-1-dead.jsonl").write_text("\n".join(entries) + '\n{"request_id": "r2", "ts"')
+    name = f"{store.identity()[:12]}-elsewhere-1-dead.jsonl"  # files are named after their database
+    (folder / name).write_text("\n".join(entries) + '\n{"request_id": "r2", "ts"')
     with caplog.at_level(logging.WARNING, logger="hackkit.gateway"):
         journal = SettlementJournal(store, folder)
         assert eventually(lambda: settled_once(store, record.id, 2))
         journal.close()
-    assert "shipped 2 settlements a stopped worker left in elsewhere-1-dead.jsonl; 1 torn line" in caplog.text
+    assert f"shipped 2 settlements a stopped worker left in {name}; 1 torn line" in caplog.text
     assert list(folder.iterdir()) == []
 
 
@@ -139,9 +143,12 @@ def test_while_the_store_refuses_settlements_they_wait_in_the_journal(store, fol
         assert journal.backlog == 3 and store.logs(limit=10) == []
         assert len(journal.path.read_text().splitlines()) == 3
         assert "could not ship 3 settlements to the store yet" in caplog.text
+        (late,) = admitted(store, secret, 1, prefix="late")
+        assert journal.append(late) is None  # the journal takes nothing it cannot ship: the gateway settles it
+        store.settle(late)
         admin.execute("ALTER FUNCTION hackkit_settle_many_away(json) RENAME TO hackkit_settle_many")
     assert journal.wait()
-    assert settled_once(store, record.id, 3)
+    assert settled_once(store, record.id, 4)
     journal.close()
 
 
@@ -155,3 +162,71 @@ def test_a_journal_file_is_locked_and_named_only_once_locked(store, folder):
     finally:
         other.close()
         journal.close()
+
+
+def test_another_databases_files_are_left_alone(store, folder):
+    folder.mkdir()
+    stranger = folder / "0123456789ab-elsewhere-1-dead.jsonl"  # written against another database
+    stranger.write_text('{"request_id": "x"}\n')
+    journal = SettlementJournal(store, folder)
+    assert journal.adopt_orphans() == 0
+    journal.close()
+    assert stranger.exists() and store.logs(limit=10) == []
+
+
+def test_values_the_database_refuses_are_cleaned_and_a_refused_entry_never_blocks_the_rest(store, folder):
+    record, secret = store.create_key("A", budget_usd=1.0)
+    odd, bad, *rest = admitted(store, secret, 4)
+    odd.log |= {"error": "upstream said \x00 and \udc80", "latency_ms": math.nan, "input_tokens": 2**40}
+    bad.log["ts"] = None  # NOT NULL: refused even cleaned
+    journal = SettlementJournal(store, folder)
+    for settlement in (odd, bad, *rest):
+        journal.append(settlement)
+    assert journal.wait()
+    rows = {r["request_id"]: r for r in store.logs(limit=10)}
+    assert sorted(rows) == ["r0", "r2", "r3"]
+    assert (rows["r0"]["error"], rows["r0"]["latency_ms"], rows["r0"]["input_tokens"]) == (
+        "upstream said  and ?", None, 2**31 - 1)  # fmt: skip
+    (kept,) = [json.loads(line) for line in (folder / "rejected.jsonl").read_text().splitlines()]
+    assert kept["request_id"] == "r1"  # set aside for the organisers, not lost
+    assert store.find_key(record.id).spent_nano == 3 * COST
+    journal.close()
+
+
+def test_a_settlement_landing_after_its_reservation_lapsed_never_takes_the_key_past_its_budget(store, folder):
+    record, secret = store.create_key("A", budget_usd=0.00015)  # room for one worst case (110,000 nano)
+    late = store.admit(AdmissionRequest("late", hash_key(secret), "echo", 100, 10, PRICE, 0.2))
+    time.sleep(0.4)  # its worker lost the database longer than the reservation's ttl
+    assert store.find_key(record.id).reserved_nano == 0
+    (other,) = admitted(store, secret, 1)  # the room it held went to another request
+    journal = SettlementJournal(store, folder)
+    journal.append(Settlement(other.request_id, record.id, 110_000, 20, other.log, False))
+    assert journal.wait()
+    row = {**other.log, "request_id": "late"}
+    journal.append(Settlement("late", late.key.id, 100_000, 20, row, False))
+    assert journal.wait()
+    key = store.find_key(record.id)
+    assert key.spent_nano == key.budget_nano == 150_000  # charged what was left, not 100,000
+    assert {r["request_id"]: r["cost_nano"] for r in store.logs(limit=10)} == {"r0": 110_000, "late": 40_000}
+    journal.close()
+
+
+def test_full_files_are_replaced_and_removed_once_shipped(store, folder, monkeypatch):
+    monkeypatch.setattr(journal_module, "ROTATE_AT_BYTES", 2_000)
+    record, secret = store.create_key("A", budget_usd=1.0)
+    journal = SettlementJournal(store, folder)
+    for settlement in admitted(store, secret, 30):
+        journal.append(settlement)
+    assert journal.wait()
+    assert settled_once(store, record.id, 30)
+    assert [p.name for p in folder.glob("*.jsonl")] == [journal.path.name]  # the full ones went once shipped
+    assert journal.path.stat().st_size < 2_000
+    journal.close()
+    assert list(folder.glob("*.jsonl")) == []
+
+
+def test_a_folder_that_cannot_hold_a_journal_means_settling_in_the_store(store, tmp_path, caplog):
+    (tmp_path / ".hackkit").write_text("a file where the folder would go")  # as a read-only folder refuses it
+    with caplog.at_level(logging.WARNING, logger="hackkit.gateway"):
+        assert journal_for(store, tmp_path / ".hackkit" / "journal") is None
+    assert "requests settle in the store before their answers" in caplog.text

@@ -46,7 +46,7 @@ from hackkit.server.streaming import ChatEvents, open_stream
 log = logging.getLogger("hackkit.gateway")
 T = TypeVar("T")
 RESERVATION_MARGIN_S = 120.0  # an unsettled reservation lapses this long after the call's deadline
-OTHERS_SHIP_S = 0.01  # how long a refusal waits for other workers' journals before it decides again
+REFUSAL_PAUSES_S = (0.01, 0.02, 0.04, 0.08, 0.1)  # a refusal for what calls hold waits for their settlements
 MAX_BACKLOG = 2_000  # settlements a worker may have unshipped before its answers wait for the store
 
 
@@ -222,11 +222,20 @@ class Gateway:
         except ApiError as refusal:
             if self.journal is None or not refusal.held:
                 raise
-        # Answered calls hold their worst case until their journaled settlements ship: wait for
-        # this worker's, and a moment for other workers', then decide again.
+            last = refusal
+        # Answered calls hold their worst case until their journaled settlements land: wait for
+        # this worker's, then for other workers' (backing off, a quarter of a second in all),
+        # deciding again each time. A refusal reserved nothing, so trying again is safe.
         await asyncio.to_thread(self.journal.wait)
-        await asyncio.sleep(OTHERS_SHIP_S)
-        return await self.hot(self.store.admit, request)
+        for pause in REFUSAL_PAUSES_S:
+            await asyncio.sleep(pause)
+            try:
+                return await self.hot(self.store.admit, request)
+            except ApiError as refusal:
+                if not refusal.held:
+                    raise
+                last = refusal
+        raise last
 
     async def resolve(self, caller: Caller, name: object) -> Exposed:
         """The exposed model, after the caller proved who they are (an unknown key gets 401, not the list)."""

@@ -230,5 +230,5 @@ def check_budget(key: KeyRecord, request: AdmissionRequest, reserve_nano: int, r
             code="insufficient_quota",
             type="insufficient_quota",
             hint="ask the organisers for more budget, or set a lower max_tokens",
-            held=True,
+            held=reserved > 0,
         )

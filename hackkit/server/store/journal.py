@@ -19,13 +19,23 @@ A worker's file is locked (``flock``) while the worker lives. A file nobody lock
 worker was killed. The worker that uvicorn starts in its place, any other within
 ``ADOPT_EVERY_S``, or the next start ships it and removes it. Shipping twice settles nothing
 twice: an entry whose log row exists already (``request_id`` is unique) is not charged again.
+Files are named after the database (``store_identity``, migration 006), so a folder served
+against another database never ships its orphans there.
+
+Nothing blocks the journal: values the database would refuse (a NUL in an upstream's error, a NaN,
+a token count past 32 bits) are cleaned when written; an entry the database still refuses is
+set aside in ``rejected.jsonl`` and the rest ship. While the database does not answer, requests
+settle before their answers again (the journal takes nothing it cannot ship), and a settlement
+that lands after its reservation lapsed is charged at most what the budget has left.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import logging
+import math
 import os
 import secrets
 import socket
@@ -40,13 +50,19 @@ from hackkit.server.store.sql import LOG_COLUMNS, log_values
 log = logging.getLogger("hackkit.gateway")
 
 BATCH = 256  # settlements in one call at most
+BATCH_BYTES = 4 << 20  # and at most this much JSON (payloads can be large)
 ADOPT_EVERY_S = 2.0  # how often a worker looks for files that killed workers left
-EMPTY_AT_BYTES = 1 << 20  # the file is emptied when everything in it is shipped and it is this big
+ROTATE_AT_BYTES = 1 << 20  # a file this big is closed to new entries and removed once they all shipped
 RETRY_MAX_S = 2.0  # the longest pause between two tries while the database is away
+REJECTED = "rejected.jsonl"  # entries the database refused even cleaned, kept for the organisers
+INT32, INT64 = 2**31 - 1, 2**63 - 1
+BIG_FIELDS = ("_cost", "_tokens")  # BIGINT; the log's integers are INTEGER
 
 
 class Shipper(Protocol):
     def settle_many(self, entries: list[dict[str, Any]]) -> int: ...
+
+    def identity(self) -> str: ...
 
 
 class SettlementJournal:
@@ -54,35 +70,53 @@ class SettlementJournal:
 
     def __init__(self, store: Shipper, folder: Path) -> None:
         self.store, self.folder = store, folder
-        self.path, self._fd = _claim_new_file(folder)
+        self.prefix = store.identity()[:12]  # files of this database only
+        self.path, self._fd = _claim_new_file(folder, self.prefix)
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)  # the shipper waits here for something to ship
         self._shipped_cond = threading.Condition(self._lock)  # ``wait`` waits here for the shipper
-        self._pending: list[dict[str, Any]] = []  # written, not yet shipped, in order
+        self._pending: list[tuple[dict[str, Any], int]] = []  # written, not yet shipped, in order, with sizes
+        self._retired: list[tuple[int, Path, int]] = []  # (last ticket, path, fd) of full files
         self._written = self._shipped = self._size = 0
         self._closing = self._refused = False
+        self._healthy = True  # the last ship worked: while it did not, requests settle in the store
         self._thread = threading.Thread(target=self._ship_forever, name="hackkit-gateway-journal", daemon=True)
         self._thread.start()
 
     # -- the request path ------------------------------------------------------------------
 
     def append(self, settlement: Settlement) -> int | None:
-        """Write one settlement down; its ticket for ``wait``, or None when the disk refused it."""
+        """Write one settlement down; its ticket for ``wait``, or None: settle it in the store instead."""
         entry = journal_entry(settlement)
         line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
         with self._lock:
+            if not self._healthy or self._refused or self._fd < 0:
+                return None  # the database is away (or the disk refused): the journal takes nothing it cannot ship
             try:
                 _write_all(self._fd, line)
             except OSError as exc:
-                if not self._refused:
-                    log.warning("the settlement journal %s refused a write (%s): settling in the store", self.path, exc)
                 self._refused = True
+                log.warning("the settlement journal %s refused a write (%s): settling in the store", self.path, exc)
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, self._size)  # no half line for the next one to be glued to
                 return None
             self._size += len(line)
-            self._pending.append(entry)
+            self._pending.append((entry, len(line)))
             self._written += 1
+            if self._size >= ROTATE_AT_BYTES:
+                self._rotate()
             self._work.notify()
             return self._written
+
+    def _rotate(self) -> None:
+        """Close the full file to new entries (it goes once they shipped) and write to a new one."""
+        try:
+            path, fd = _claim_new_file(self.folder, self.prefix)
+        except OSError as exc:
+            log.warning("the settlement journal could not start a new file (%s): it keeps the full one", exc)
+            return
+        self._retired.append((self._written, self.path, self._fd))
+        self.path, self._fd, self._size = path, fd, 0
 
     @property
     def backlog(self) -> int:
@@ -96,16 +130,19 @@ class SettlementJournal:
             return self._shipped_cond.wait_for(lambda: self._shipped >= target, timeout)
 
     def close(self, timeout: float = 10.0) -> None:
-        """Ship what is left and remove the file; what could not be shipped stays for the next start."""
+        """Ship what is left and remove the files; what could not be shipped stays for the next start."""
         with self._lock:
             self._closing = True
             self._work.notify()
         self._thread.join(timeout)
         with self._lock:
-            if not self._pending:
-                self.path.unlink(missing_ok=True)
-            os.close(self._fd)  # the lock goes with it: a file left behind is an orphan now
-            self._fd = -1  # a late write fails (and settles in the store) instead of reaching a reused descriptor
+            self._forget_shipped_files()
+            for _, path, fd in [*self._retired, (0, self.path, self._fd)]:
+                if not self._pending:
+                    path.unlink(missing_ok=True)
+                os.close(fd)  # the lock goes with it: a file left behind is an orphan now
+            self._retired.clear()
+            self._fd = -1  # a late write settles in the store instead of reaching a reused descriptor
 
     # -- the shipper's thread ----------------------------------------------------------------
 
@@ -120,7 +157,7 @@ class SettlementJournal:
                 self._work.wait_for(lambda: self._pending or self._closing, ADOPT_EVERY_S)
                 if self._closing and (not self._pending or failures):
                     return  # a clean stop ships everything; with the database away, the file keeps it
-                batch = self._pending[:BATCH]
+                batch = [entry for entry, _ in _batch(self._pending)]
             if batch and not self._ship(batch):
                 failures += 1
                 time.sleep(min(RETRY_MAX_S, 0.05 * 2**failures))
@@ -128,25 +165,53 @@ class SettlementJournal:
                 failures = 0
 
     def _ship(self, batch: list[dict[str, Any]]) -> bool:
+        """Ship a batch; False when the database is away (it is tried again), True when it is settled or set aside."""
         try:
             self.store.settle_many(batch)
-        except Exception as exc:  # the database is away or refused: keep everything, try again
-            log.warning("could not ship %d settlements to the store yet (%s: %s)", len(batch), type(exc).__name__, exc)
-            return False
+        except Exception as exc:
+            if not refused_as_data(exc):
+                name = type(exc).__name__
+                log.warning("could not ship %d settlements to the store yet (%s: %s)", len(batch), name, exc)
+                with self._lock:
+                    self._healthy = False
+                return False
+            self._ship_one_by_one(batch)
         with self._lock:
+            self._healthy = True
             del self._pending[: len(batch)]
             self._shipped += len(batch)
-            if not self._pending and self._size >= EMPTY_AT_BYTES and self._fd >= 0:
-                os.ftruncate(self._fd, 0)  # appends hold the lock too: nothing is written meanwhile
-                self._size = 0
+            self._forget_shipped_files()
             self._shipped_cond.notify_all()
         return True
+
+    def _ship_one_by_one(self, batch: list[dict[str, Any]]) -> None:
+        """The database refused a value in the batch: ship each entry alone, and set aside the one it refuses."""
+        for entry in batch:
+            try:
+                self.store.settle_many([entry])
+            except Exception as exc:
+                if not refused_as_data(exc):
+                    raise
+                log.error(
+                    "the store refused the settlement of %s (%s: %s); kept in %s, its reservation lapses",
+                    entry.get("request_id"), type(exc).__name__, str(exc).splitlines()[0][:200], REJECTED,
+                )  # fmt: skip
+                with (self.folder / REJECTED).open("a", encoding="utf-8") as kept:
+                    kept.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def _forget_shipped_files(self) -> None:
+        """Remove the full files whose every entry shipped (under the lock)."""
+        while self._retired and self._retired[0][0] <= self._shipped:
+            _, path, fd = self._retired.pop(0)
+            path.unlink(missing_ok=True)
+            os.close(fd)
 
     def adopt_orphans(self) -> int:
         """Ship and remove the files of workers that were killed; how many settlements they held."""
         shipped = 0
-        for path in sorted(self.folder.glob("*.jsonl")):
-            if path != self.path:
+        mine = {self.path, *(path for _, path, _ in self._retired)}
+        for path in sorted(self.folder.glob(f"{self.prefix}-*.jsonl")):
+            if path not in mine:
                 try:
                     shipped += self._adopt(path)
                 except Exception as exc:  # the database is away: the file stays, tried again later
@@ -166,8 +231,16 @@ class SettlementJournal:
             if not _still_named(fd, path):
                 return 0  # adopted and removed by another worker between the open and the lock
             entries, torn = _read_entries(fd)
-            for start in range(0, len(entries), BATCH):
-                self.store.settle_many(entries[start : start + BATCH])
+            left = entries
+            while left:
+                batch = _batch(left)
+                try:
+                    self.store.settle_many([entry for entry, _ in batch])
+                except Exception as exc:
+                    if not refused_as_data(exc):
+                        raise
+                    self._ship_one_by_one([entry for entry, _ in batch])
+                left = left[len(batch) :]
             path.unlink()
         finally:
             os.close(fd)
@@ -178,23 +251,63 @@ class SettlementJournal:
 
 
 def journal_for(store: Any, folder: Path) -> SettlementJournal | None:
-    """The journal of a store that ships settlements in batches (PostgreSQL's); None for SQLite's."""
-    return SettlementJournal(store, folder) if hasattr(store, "settle_many") else None
+    """The journal of a store that ships settlements in batches (PostgreSQL's); None: settle in the store."""
+    if not hasattr(store, "settle_many"):
+        return None
+    try:
+        return SettlementJournal(store, folder)
+    except OSError as exc:  # a read-only folder (a container's): the gateway works as before the journal
+        log.warning("no settlement journal in %s (%s): requests settle in the store before their answers", folder, exc)
+        return None
+
+
+def refused_as_data(exc: BaseException) -> bool:
+    """The database refused a value (SQLSTATE classes 22, 23) or it could not be encoded: trying again will not help."""
+    return isinstance(exc, ValueError) or str(getattr(exc, "sqlstate", None) or "")[:2] in ("22", "23")
 
 
 def journal_entry(settlement: Settlement) -> dict[str, Any]:
-    """A settlement as one flat JSON object: its log row (the charge is the store's) and what to settle."""
-    entry = dict(zip(LOG_COLUMNS, log_values(settlement.log), strict=True))
+    """A settlement as one flat JSON object: its log row (the charge is the store's) and what to settle.
+
+    Values the database would refuse are cleaned: NUL characters and lone surrogates in text, NaN
+    and infinite numbers (null), integers past their column's range (clamped).
+    """
+    entry = {c: _clean(v, INT32) for c, v in zip(LOG_COLUMNS, log_values(settlement.log), strict=True)}
     del entry["cost_nano"]
-    entry["request_id"] = settlement.request_id
-    return {**entry, "_key": settlement.key_id, "_cost": settlement.cost_nano, "_tokens": settlement.tokens,
-            "_windowed": settlement.windowed}  # fmt: skip
+    entry["request_id"] = _clean(settlement.request_id, INT32)
+    big = (settlement.cost_nano, settlement.tokens)
+    return {**entry, **{k: _clean(v, INT64) for k, v in zip(BIG_FIELDS, big, strict=True)}, "_key": settlement.key_id,
+            "_windowed": bool(settlement.windowed)}  # fmt: skip
 
 
-def _claim_new_file(folder: Path) -> tuple[Path, int]:
+def _clean(value: Any, largest: int) -> Any:
+    if isinstance(value, str):
+        if not value.isascii():
+            value = value.encode("utf-8", "replace").decode("utf-8")
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return max(-largest - 1, min(largest, value))
+    return value
+
+
+def _batch(pending: list[tuple[dict[str, Any], int]]) -> list[tuple[dict[str, Any], int]]:
+    """The next batch: up to BATCH entries and BATCH_BYTES of JSON, at least one."""
+    batch: list[tuple[dict[str, Any], int]] = []
+    size = 0
+    for entry, length in pending[:BATCH]:
+        if batch and size + length > BATCH_BYTES:
+            break
+        batch.append((entry, length))
+        size += length
+    return batch
+
+
+def _claim_new_file(folder: Path, prefix: str) -> tuple[Path, int]:
     """A new journal file, locked before it gets the name other workers look for."""
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    name = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+    name = f"{prefix}-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
     draft = folder / f".{name}.new"
     fd = os.open(draft, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)
@@ -216,14 +329,14 @@ def _still_named(fd: int, path: Path) -> bool:
         return False
 
 
-def _read_entries(fd: int) -> tuple[list[dict[str, Any]], int]:
-    """The entries of a journal file, and how many lines were torn (a write cut short by ``kill -9``)."""
+def _read_entries(fd: int) -> tuple[list[tuple[dict[str, Any], int]], int]:
+    """A journal file's entries with their sizes, and how many lines were torn (a write cut short by ``kill -9``)."""
     with os.fdopen(os.dup(fd), "rb") as file:
         lines = file.read().splitlines()
     entries, torn = [], 0
     for line in lines:
         try:
-            entries.append(json.loads(line))
+            entries.append((json.loads(line), len(line) + 1))
         except ValueError:
             torn += 1
     return entries, torn

@@ -142,6 +142,10 @@ class PostgresAdmission(AdmissionMixin):
         counted = (settlement.tokens, settlement.request_id, settlement.windowed)
         return int(self.one(SETTLE, (*head, *counted, *log.values()))[0])
 
+    def identity(self) -> str:
+        """This database's own random id (migration 006): what its journal files are named after."""
+        return str(self.one("SELECT id FROM store_identity")[0])
+
     def settle_many(self, entries: list[dict[str, Any]]) -> int:
         """Settle journaled entries (``journal.journal_entry``) in one call; how many were new to the log."""
         return int(self.one(SETTLE_MANY, (json.dumps(entries, ensure_ascii=False),))[0])

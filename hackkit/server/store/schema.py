@@ -98,13 +98,23 @@ POSTGRES_ADMIT_KNOWN = [
 # releases its reservation, is logged, charged (at most what was reserved) and counted. An entry
 # whose log row exists already (``request_id`` is unique) is not charged again, so a journal
 # shipped twice, or shipped while a killed worker's last statement still ran, settles each request
-# once. Each statement is a cached plan on an index; returns how many requests were new to the log.
+# once. A request whose reservation lapsed before its settlement landed (its worker lost the
+# database for longer than the reservation's ttl) is charged at most what its key's budget has
+# left, so a late settlement never takes a key past its budget. Each statement is a cached plan on
+# an index; returns how many requests were new to the log. ``store_identity`` is the database's own
+# random id, which journal files are named after (a folder served against another database never
+# ships its files here).
 POSTGRES_SETTLE_MANY = [
+    "CREATE TABLE store_identity (id TEXT NOT NULL)",
+    "INSERT INTO store_identity VALUES (md5(random()::text || clock_timestamp()::text))",
     """CREATE FUNCTION hackkit_settle_many(p_entries JSON) RETURNS INTEGER LANGUAGE plpgsql AS $$
     DECLARE
         e RECORD;
         held BIGINT;
         charge BIGINT;
+        until DOUBLE PRECISION;
+        k keys;
+        live BIGINT;
         inserted INTEGER;
         logged INTEGER := 0;
     BEGIN
@@ -117,8 +127,17 @@ POSTGRES_SETTLE_MANY = [
             status TEXT, http_status INTEGER, error_class TEXT, error TEXT, stream INTEGER, fallback INTEGER,
             payload TEXT, prompt_name TEXT, prompt_version TEXT)
         LOOP
-            DELETE FROM reservations WHERE request_id = e.request_id RETURNING amount_nano INTO held;
+            DELETE FROM reservations WHERE request_id = e.request_id RETURNING amount_nano, expires_at INTO held, until;
             charge := LEAST(e._cost, COALESCE(held, e._cost));
+            IF (held IS NULL OR until <= extract(epoch FROM clock_timestamp())) AND charge > 0 THEN
+                -- no reservation (none was needed, or it lapsed and was swept), or a lapsed one
+                SELECT * INTO k FROM keys WHERE id = e._key;
+                IF k.budget_nano IS NOT NULL THEN
+                    SELECT COALESCE(SUM(amount_nano), 0) INTO live FROM reservations
+                        WHERE key_id = e._key AND expires_at > extract(epoch FROM clock_timestamp());
+                    charge := LEAST(charge, GREATEST(0, k.budget_nano - k.spent_nano - live));
+                END IF;
+            END IF;
             INSERT INTO requests (request_id, ts, team, key_id, route, model_asked, model_used, provider,
                 input_tokens, output_tokens, cost_nano, latency_ms, ttft_ms, status, http_status, error_class,
                 error, stream, fallback, payload, prompt_name, prompt_version)

@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import pytest
 from gateway_helpers import eventually, postgres_databases
 from test_gateway_postgres import wait_until_blocked_on_a_lock
 
+from hackkit.errors import ConfigError
 from hackkit.server.store import AdmissionRequest, Settlement, hash_key, open_store
 from hackkit.server.store import journal as journal_module
 from hackkit.server.store.journal import SettlementJournal, journal_entry, journal_for
@@ -230,3 +232,69 @@ def test_a_folder_that_cannot_hold_a_journal_means_settling_in_the_store(store, 
     with caplog.at_level(logging.WARNING, logger="hackkit.gateway"):
         assert journal_for(store, tmp_path / ".hackkit" / "journal") is None
     assert "requests settle in the store before their answers" in caplog.text
+
+
+def test_a_connection_the_database_dropped_is_replaced_and_what_waited_ships(store, folder):
+    record, secret = store.create_key("A", budget_usd=1.0)
+    settlements = admitted(store, secret, 3)
+    journal = SettlementJournal(store, folder)
+    journal.append(settlements[0])
+    assert journal.wait()
+    with psycopg.connect(store.url, autocommit=True) as admin:  # a restart, a failover, an admin's terminate
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    for settlement in settlements[1:]:
+        journal.append(settlement)
+    assert journal.wait()  # the shipper's connection failed once, and was replaced
+    journal.close()
+    fresh = open_store(store.url)
+    assert settled_once(fresh, record.id, 3)
+    fresh.close()
+
+
+def test_an_entry_refused_for_a_limit_is_set_aside_once_in_a_private_file_and_the_rest_ship(store, folder):
+    _, secret = store.create_key("A", budget_usd=1.0)
+    first, long_team, last = admitted(store, secret, 3)
+    long_team.log["team"] = secrets.token_hex(2500)  # past the btree's limit on (team, ts): SQLSTATE 54000
+    journal = SettlementJournal(store, folder)
+    for settlement in (first, long_team, last):
+        journal.append(settlement)
+    assert journal.wait() and journal.healthy
+    assert sorted(r["request_id"] for r in store.logs(limit=10)) == ["r0", "r2"]
+    rejected = folder / "rejected.jsonl"
+    assert rejected.stat().st_mode & 0o777 == 0o600  # it may hold prompts and answers
+    orphan = folder / f"{journal.prefix}-elsewhere-1-dead.jsonl"
+    orphan.write_text(json.dumps(journal_entry(long_team)) + "\n")  # the same entry shipped again later
+    journal.adopt_orphans()
+    assert [json.loads(line)["request_id"] for line in rejected.read_text().splitlines()] == ["r1"]
+    journal.close()
+
+
+def test_the_shipper_lives_on_when_it_cannot_keep_a_refused_entry(store, folder, caplog):
+    _, secret = store.create_key("A", budget_usd=1.0)
+    bad, good = admitted(store, secret, 2)
+    bad.log["ts"] = None
+    (folder / "rejected.jsonl").mkdir(parents=True)  # it cannot be written
+    journal = SettlementJournal(store, folder)
+    with caplog.at_level(logging.ERROR, logger="hackkit.gateway"):
+        journal.append(bad)
+        assert journal.wait()
+    assert '"request_id": "r0"' in caplog.text  # the entry is in the error line instead
+    journal.append(good)
+    assert journal.wait() and [r["request_id"] for r in store.logs(limit=10)] == ["r1"]
+    journal.close()
+
+
+def test_settling_in_the_store_cleans_what_postgresql_refuses_too(store):
+    _, secret = store.create_key("A", budget_usd=1.0)
+    (settlement,) = admitted(store, secret, 1)
+    settlement.log["error"] = "an upstream echoed \x00"
+    store.settle(settlement)  # the path when the journal cannot be written
+    assert [r["error"] for r in store.logs(limit=10)] == ["an upstream echoed "]
+
+
+def test_a_team_name_longer_than_the_log_can_index_is_refused_at_once(store):
+    with pytest.raises(ConfigError, match="at most 200 characters"):
+        store.create_key("T" * 201, budget_usd=1.0)

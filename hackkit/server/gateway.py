@@ -10,6 +10,7 @@ team's app, over aiohttp.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
 import itertools
 import json
@@ -47,6 +48,7 @@ log = logging.getLogger("hackkit.gateway")
 T = TypeVar("T")
 RESERVATION_MARGIN_S = 120.0  # an unsettled reservation lapses this long after the call's deadline
 REFUSAL_PAUSES_S = (0.01, 0.02, 0.04, 0.08, 0.1)  # a refusal for what calls hold waits for their settlements
+REFUSAL_WAIT_S = 0.25  # at most this long for this worker's own journal
 MAX_BACKLOG = 2_000  # settlements a worker may have unshipped before its answers wait for the store
 
 
@@ -226,11 +228,12 @@ class Gateway:
         # Answered calls hold their worst case until their journaled settlements land: wait for
         # this worker's, then for other workers' (backing off, a quarter of a second in all),
         # deciding again each time. A refusal reserved nothing, so trying again is safe.
-        await asyncio.to_thread(self.journal.wait)
+        if self.journal.healthy:
+            await asyncio.to_thread(self.journal.wait, None, REFUSAL_WAIT_S)
         for pause in REFUSAL_PAUSES_S:
             await asyncio.sleep(pause)
             try:
-                return await self.hot(self.store.admit, request)
+                return await self.hot(self.store.admit, dataclasses.replace(request, now=time.time()))
             except ApiError as refusal:
                 if not refusal.held:
                     raise

@@ -70,6 +70,8 @@ class Decision:
 
 
 class AdmissionMixin(SQLBase):
+    LAPSED_SWEEP = "DELETE FROM reservations WHERE expires_at <= ?"
+
     def admit(self, request: AdmissionRequest) -> Admission:
         """Check the key, its limits and its budget, and reserve the worst case, atomically."""
         with self.transaction():
@@ -119,7 +121,7 @@ class AdmissionMixin(SQLBase):
         count = getattr(self._local, "admissions", 0) + 1
         self._local.admissions = count
         if count % LAPSED_SWEEP_EVERY == 1:
-            self.execute("DELETE FROM reservations WHERE expires_at <= ?", (now,))
+            self.execute(self.LAPSED_SWEEP, (now,))
 
     def settle(self, settlement: Settlement) -> int:
         """Release the reservation, charge the cost (capped at what was reserved) and log; the charge."""

@@ -53,6 +53,7 @@ BATCH = 256  # settlements in one call at most
 BATCH_BYTES = 4 << 20  # and at most this much JSON (payloads can be large)
 ADOPT_EVERY_S = 2.0  # how often a worker looks for files that killed workers left
 ROTATE_AT_BYTES = 1 << 20  # a file this big is closed to new entries and removed once they all shipped
+REFUSED_PAUSE_S = 60.0  # after the disk refused a write, requests settle in the store this long
 RETRY_MAX_S = 2.0  # the longest pause between two tries while the database is away
 REJECTED = "rejected.jsonl"  # entries the database refused even cleaned, kept for the organisers
 INT32, INT64 = 2**31 - 1, 2**63 - 1
@@ -78,7 +79,8 @@ class SettlementJournal:
         self._pending: list[tuple[dict[str, Any], int]] = []  # written, not yet shipped, in order, with sizes
         self._retired: list[tuple[int, Path, int]] = []  # (last ticket, path, fd) of full files
         self._written = self._shipped = self._size = 0
-        self._closing = self._refused = False
+        self._closing = False
+        self._refused_at: float | None = None  # when the disk last refused a write: a minute off the journal
         self._healthy = True  # the last ship worked: while it did not, requests settle in the store
         self._thread = threading.Thread(target=self._ship_forever, name="hackkit-gateway-journal", daemon=True)
         self._thread.start()
@@ -90,12 +92,12 @@ class SettlementJournal:
         entry = journal_entry(settlement)
         line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
         with self._lock:
-            if not self._healthy or self._refused or self._fd < 0:
-                return None  # the database is away (or the disk refused): the journal takes nothing it cannot ship
+            if not self._takes():
+                return None  # the database is away, or the disk refused: the journal takes nothing it cannot ship
             try:
                 _write_all(self._fd, line)
             except OSError as exc:
-                self._refused = True
+                self._refused_at = time.monotonic()
                 log.warning("the settlement journal %s refused a write (%s): settling in the store", self.path, exc)
                 with contextlib.suppress(OSError):
                     os.ftruncate(self._fd, self._size)  # no half line for the next one to be glued to
@@ -107,6 +109,17 @@ class SettlementJournal:
                 self._rotate()
             self._work.notify()
             return self._written
+
+    def _takes(self) -> bool:
+        """Whether a new settlement may go to the journal (under the lock)."""
+        if self._refused_at is not None and time.monotonic() - self._refused_at < REFUSED_PAUSE_S:
+            return False
+        return self._healthy and self._fd >= 0 and self._thread.is_alive()
+
+    @property
+    def healthy(self) -> bool:
+        """The last shipment worked: refusals may wait for the journal."""
+        return self._healthy
 
     def _rotate(self) -> None:
         """Close the full file to new entries (it goes once they shipped) and write to a new one."""
@@ -150,54 +163,73 @@ class SettlementJournal:
         adopted = 0.0
         failures = 0
         while True:
-            if time.monotonic() - adopted >= ADOPT_EVERY_S:
-                self.adopt_orphans()
-                adopted = time.monotonic()
-            with self._lock:
-                self._work.wait_for(lambda: self._pending or self._closing, ADOPT_EVERY_S)
-                if self._closing and (not self._pending or failures):
-                    return  # a clean stop ships everything; with the database away, the file keeps it
-                batch = [entry for entry, _ in _batch(self._pending)]
-            if batch and not self._ship(batch):
-                failures += 1
-                time.sleep(min(RETRY_MAX_S, 0.05 * 2**failures))
-            elif batch:
+            try:
+                if time.monotonic() - adopted >= ADOPT_EVERY_S:
+                    self.adopt_orphans()
+                    adopted = time.monotonic()
+                with self._lock:
+                    self._work.wait_for(lambda: self._pending or self._closing, ADOPT_EVERY_S)
+                    if self._closing and (not self._pending or failures):
+                        return  # a clean stop ships everything; with the database away, the file keeps it
+                    batch = [entry for entry, _ in _batch(self._pending)]
+                shipped = self._ship(batch) if batch else True
+            except Exception as exc:  # never let the thread die: the journal would look alive and ship nothing
+                log.error("the settlement journal's shipper failed (%s: %s); trying again", type(exc).__name__, exc)
+                shipped = False
+            if shipped:
                 failures = 0
+                continue
+            with self._lock:
+                self._healthy = False  # requests settle in the store until a shipment works
+            failures += 1
+            time.sleep(min(RETRY_MAX_S, 0.05 * 2**failures))
 
     def _ship(self, batch: list[dict[str, Any]]) -> bool:
-        """Ship a batch; False when the database is away (it is tried again), True when it is settled or set aside."""
+        """Ship a batch; False when the database is away (what is left is tried again), True once all of it is done."""
         try:
             self.store.settle_many(batch)
+            done = len(batch)
         except Exception as exc:
             if not refused_as_data(exc):
-                name = type(exc).__name__
-                log.warning("could not ship %d settlements to the store yet (%s: %s)", len(batch), name, exc)
-                with self._lock:
-                    self._healthy = False
+                log.warning(
+                    "could not ship %d settlements to the store yet (%s: %s)", len(batch), type(exc).__name__, exc
+                )
                 return False
-            self._ship_one_by_one(batch)
+            done = self._ship_one_by_one(batch)
         with self._lock:
-            self._healthy = True
-            del self._pending[: len(batch)]
-            self._shipped += len(batch)
+            self._healthy = done == len(batch)
+            del self._pending[:done]
+            self._shipped += done
             self._forget_shipped_files()
             self._shipped_cond.notify_all()
-        return True
+        return done == len(batch)
 
-    def _ship_one_by_one(self, batch: list[dict[str, Any]]) -> None:
-        """The database refused a value in the batch: ship each entry alone, and set aside the one it refuses."""
-        for entry in batch:
+    def _ship_one_by_one(self, batch: list[dict[str, Any]]) -> int:
+        """A value in the batch was refused: ship each entry alone, set aside what is refused; how many are done."""
+        for done, entry in enumerate(batch):
             try:
                 self.store.settle_many([entry])
             except Exception as exc:
                 if not refused_as_data(exc):
-                    raise
-                log.error(
-                    "the store refused the settlement of %s (%s: %s); kept in %s, its reservation lapses",
-                    entry.get("request_id"), type(exc).__name__, str(exc).splitlines()[0][:200], REJECTED,
-                )  # fmt: skip
-                with (self.folder / REJECTED).open("a", encoding="utf-8") as kept:
-                    kept.write(json.dumps(entry, ensure_ascii=False) + "\n")
+                    log.warning("could not ship settlements to the store yet (%s: %s)", type(exc).__name__, exc)
+                    return done  # the database went away meanwhile: the rest is tried again
+                self._set_aside(entry, exc)
+        return len(batch)
+
+    def _set_aside(self, entry: dict[str, Any], exc: BaseException) -> None:
+        """Keep an entry the database refuses in ``rejected.jsonl`` (0600, once per request) and say so."""
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        log.error("the store refused the settlement of %s (%s); kept in %s, its reservation lapses",
+                  entry.get("request_id"), reason, REJECTED)  # fmt: skip
+        path = self.folder / REJECTED
+        try:
+            if path.exists() and f'"request_id":{json.dumps(entry.get("request_id"))}' in path.read_text("utf-8"):
+                return  # set aside before (the file it came from was shipped again)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as kept:
+                kept.write(json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n")
+        except OSError as error:
+            log.error("could not keep it in %s (%s): the entry was %s", path, error, json.dumps(entry))
 
     def _forget_shipped_files(self) -> None:
         """Remove the full files whose every entry shipped (under the lock)."""
@@ -207,7 +239,7 @@ class SettlementJournal:
             os.close(fd)
 
     def adopt_orphans(self) -> int:
-        """Ship and remove the files of workers that were killed; how many settlements they held."""
+        """Ship and remove the files of workers that were killed; how many settlements were new to the log."""
         shipped = 0
         mine = {self.path, *(path for _, path, _ in self._retired)}
         for path in sorted(self.folder.glob(f"{self.prefix}-*.jsonl")):
@@ -231,23 +263,22 @@ class SettlementJournal:
             if not _still_named(fd, path):
                 return 0  # adopted and removed by another worker between the open and the lock
             entries, torn = _read_entries(fd)
-            left = entries
+            left, new = entries, 0
             while left:
-                batch = _batch(left)
+                batch = [entry for entry, _ in _batch(left)]
                 try:
-                    self.store.settle_many([entry for entry, _ in batch])
+                    new += self.store.settle_many(batch)
                 except Exception as exc:
-                    if not refused_as_data(exc):
+                    if not refused_as_data(exc) or self._ship_one_by_one(batch) < len(batch):
                         raise
-                    self._ship_one_by_one([entry for entry, _ in batch])
                 left = left[len(batch) :]
             path.unlink()
         finally:
             os.close(fd)
-        if entries or torn:
+        if new or torn:
             torn_note = f"; {torn} torn line skipped (its answer never ended)" if torn else ""
-            log.warning("shipped %d settlements a stopped worker left in %s%s", len(entries), path.name, torn_note)
-        return len(entries)
+            log.warning("shipped %d settlements a stopped worker left in %s%s", new, path.name, torn_note)
+        return new
 
 
 def journal_for(store: Any, folder: Path) -> SettlementJournal | None:
@@ -256,14 +287,19 @@ def journal_for(store: Any, folder: Path) -> SettlementJournal | None:
         return None
     try:
         return SettlementJournal(store, folder)
-    except OSError as exc:  # a read-only folder (a container's): the gateway works as before the journal
+    except Exception as exc:  # a read-only folder (a container's), a store without its identity: as before it
         log.warning("no settlement journal in %s (%s): requests settle in the store before their answers", folder, exc)
         return None
 
 
 def refused_as_data(exc: BaseException) -> bool:
-    """The database refused a value (SQLSTATE classes 22, 23) or it could not be encoded: trying again will not help."""
-    return isinstance(exc, ValueError) or str(getattr(exc, "sqlstate", None) or "")[:2] in ("22", "23")
+    """The database refused a value, or it could not be encoded: trying again will not help.
+
+    SQLSTATE classes 22 (data exception), 23 (integrity) and 54 (a program limit: a value too long
+    for an index). Anything else (the connection, a deadlock, a missing function, a permission)
+    says nothing about the entries: they are tried again.
+    """
+    return isinstance(exc, ValueError) or str(getattr(exc, "sqlstate", None) or "")[:2] in ("22", "23", "54")
 
 
 def journal_entry(settlement: Settlement) -> dict[str, Any]:
@@ -272,15 +308,15 @@ def journal_entry(settlement: Settlement) -> dict[str, Any]:
     Values the database would refuse are cleaned: NUL characters and lone surrogates in text, NaN
     and infinite numbers (null), integers past their column's range (clamped).
     """
-    entry = {c: _clean(v, INT32) for c, v in zip(LOG_COLUMNS, log_values(settlement.log), strict=True)}
+    entry = {c: clean_value(v, INT32) for c, v in zip(LOG_COLUMNS, log_values(settlement.log), strict=True)}
     del entry["cost_nano"]
-    entry["request_id"] = _clean(settlement.request_id, INT32)
-    big = (settlement.cost_nano, settlement.tokens)
-    return {**entry, **{k: _clean(v, INT64) for k, v in zip(BIG_FIELDS, big, strict=True)}, "_key": settlement.key_id,
-            "_windowed": bool(settlement.windowed)}  # fmt: skip
+    entry["request_id"] = clean_value(settlement.request_id, INT32)
+    big = {k: clean_value(v, INT64) for k, v in zip(BIG_FIELDS, (settlement.cost_nano, settlement.tokens), strict=True)}
+    return {**entry, **big, "_key": settlement.key_id, "_windowed": bool(settlement.windowed)}
 
 
-def _clean(value: Any, largest: int) -> Any:
+def clean_value(value: Any, largest: int = INT32) -> Any:
+    """A value as PostgreSQL takes it: text without NUL or lone surrogates, finite floats, integers in range."""
     if isinstance(value, str):
         if not value.isascii():
             value = value.encode("utf-8", "replace").decode("utf-8")

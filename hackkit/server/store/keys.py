@@ -11,6 +11,8 @@ from hackkit.errors import ConfigError
 from hackkit.server.store.records import KeyRecord, hash_key, key_from_row, new_secret, to_nano
 from hackkit.server.store.sql import KEY_COLUMNS, SQLBase
 
+TEAM_NAME_MAX = 200
+
 
 class KeysMixin(SQLBase):
     def create_key(
@@ -32,6 +34,11 @@ class KeysMixin(SQLBase):
         """A new key; the secret is returned here and never again."""
         if not team.strip():
             raise ConfigError("A key needs a team name.", hint="pass --team NAME")
+        if len(team.strip()) > TEAM_NAME_MAX:
+            raise ConfigError(
+                f"A team name is at most {TEAM_NAME_MAX} characters; this one has {len(team.strip())}.",
+                hint="use a shorter --team NAME (it goes on every log line and handout)",
+            )
         secret, key_id = new_secret(), "k" + secrets.token_hex(4)
         with self.transaction():
             self.execute(

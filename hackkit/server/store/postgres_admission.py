@@ -44,6 +44,7 @@ from hackkit.server.store.admission import (
     decide,
     refusals_under,
 )
+from hackkit.server.store.journal import clean_value
 from hackkit.server.store.records import WINDOW_S, Admission, AdmissionRequest, KeyRecord, Settlement, key_from_row
 from hackkit.server.store.sql import KEY_COLUMNS, LOG_COLUMNS, log_values
 
@@ -76,6 +77,13 @@ SETTLE_MANY = "SELECT hackkit_settle_many(?::json)"  # migration 006: many journ
 
 class PostgresAdmission(AdmissionMixin):
     """Admission and settlement for ``PostgresStore`` (which gives the connection)."""
+
+    # Lapsed reservations a settlement is releasing under its key's lock are skipped (a sweep that
+    # waited for them could deadlock with a batch releasing two of them).
+    LAPSED_SWEEP = (
+        "DELETE FROM reservations WHERE request_id IN "
+        "(SELECT request_id FROM reservations WHERE expires_at <= ? FOR UPDATE SKIP LOCKED)"
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -136,7 +144,7 @@ class PostgresAdmission(AdmissionMixin):
 
     def settle(self, settlement: Settlement) -> int:
         """Release, charge (capped at what was reserved), count and log, in one statement."""
-        log = dict(zip(LOG_COLUMNS, log_values(settlement.log), strict=True))
+        log = {c: clean_value(v) for c, v in zip(LOG_COLUMNS, log_values(settlement.log), strict=True)}
         del log["cost_nano"]  # the statement's own charge
         head = (settlement.key_id, settlement.request_id, settlement.cost_nano, settlement.cost_nano, settlement.key_id)
         counted = (settlement.tokens, settlement.request_id, settlement.windowed)

@@ -79,9 +79,9 @@ class SQLBase:
 
     @property
     def db(self) -> Any:
-        """This thread's connection (each thread has its own)."""
+        """This thread's connection (each thread has its own); a new one when the last one broke."""
         db = getattr(self._local, "db", None)
-        if db is None:
+        if db is None or getattr(db, "broken", False):  # PostgreSQL restarted, or the backend was terminated
             db = self._local.db = self.connect()
         return db
 

@@ -69,12 +69,18 @@ def settled_once(store, key_id: str, count: int) -> bool:
     return len(rows) == count and key.reserved_nano == 0 and key.spent_nano == count * COST
 
 
-def test_settlements_are_shipped_once_and_a_clean_close_leaves_no_file(store, folder):
+def shipped(store, folder, count: int):
+    """A new key and a journal that wrote ``count`` of its answered requests, all shipped."""
     record, secret = store.create_key("A", budget_usd=1.0)
     journal = SettlementJournal(store, folder)
-    for settlement in admitted(store, secret, 5):
+    for settlement in admitted(store, secret, count):
         journal.append(settlement)
     assert journal.wait()
+    return record, journal
+
+
+def test_settlements_are_shipped_once_and_a_clean_close_leaves_no_file(store, folder):
+    record, journal = shipped(store, folder, 5)
     assert settled_once(store, record.id, 5)
     assert [r["cost_nano"] for r in store.logs(limit=10)] == [COST] * 5
     journal.close()
@@ -215,11 +221,7 @@ def test_a_settlement_landing_after_its_reservation_lapsed_never_takes_the_key_p
 
 def test_full_files_are_replaced_and_removed_once_shipped(store, folder, monkeypatch):
     monkeypatch.setattr(journal_module, "ROTATE_AT_BYTES", 2_000)
-    record, secret = store.create_key("A", budget_usd=1.0)
-    journal = SettlementJournal(store, folder)
-    for settlement in admitted(store, secret, 30):
-        journal.append(settlement)
-    assert journal.wait()
+    record, journal = shipped(store, folder, 30)
     assert settled_once(store, record.id, 30)
     assert [p.name for p in folder.glob("*.jsonl")] == [journal.path.name]  # the full ones went once shipped
     assert journal.path.stat().st_size < 2_000
